@@ -1,0 +1,5 @@
+"""``injcheck sweep``: placeholder until its issue lands (registers nothing)."""
+
+
+def register(subparsers) -> None:
+    return None

@@ -1,0 +1,5 @@
+"""``injcheck theory``: placeholder until its issue lands (registers nothing)."""
+
+
+def register(subparsers) -> None:
+    return None
