@@ -1,0 +1,146 @@
+"""``injcheck.check``: validate the input once, then dispatch to a back end.
+
+* One bias-free layer, modes ``global``/``local`` (identical for one layer, see the
+  README): :mod:`injcheck.one_layer` (exact Gordan branching, CVXPY MILP, brute force).
+* Deeper networks, biases, and every ``pointwise`` check: :mod:`injcheck.deep`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .exceptions import InvalidArgumentError
+from .networks import architecture, as_layers
+from .verdict import MODES, Verdict
+
+ONE_LAYER_METHODS = ("auto", "gordan", "milp", "brute")
+
+
+def _validate_time_limit(time_limit) -> float | None:
+    if time_limit is None:
+        return None
+    try:
+        value = float(time_limit)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(f"time_limit must be a number of seconds, got {time_limit!r}") from exc
+    if not np.isfinite(value) or value <= 0:
+        raise InvalidArgumentError(f"time_limit must be positive and finite, got {time_limit!r}")
+    return value
+
+
+def _validate_box(input_box, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    if input_box is None:
+        return None
+    if np.isscalar(input_box):
+        radius = float(input_box)
+        if not np.isfinite(radius) or radius <= 0:
+            raise InvalidArgumentError(f"input_box radius must be positive and finite, got {input_box!r}")
+        return -radius * np.ones(n), radius * np.ones(n)
+    try:
+        lo, hi = (np.asarray(v, dtype=np.float64).reshape(-1) for v in input_box)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError("input_box must be a radius or a pair (lo, hi) of arrays") from exc
+    lo, hi = np.broadcast_to(lo, (n,)).copy(), np.broadcast_to(hi, (n,)).copy()
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)) and np.all(lo < hi)):
+        raise InvalidArgumentError("input_box needs finite bounds with lo < hi in every coordinate")
+    return lo, hi
+
+
+def _validate_point(x0, n: int) -> np.ndarray:
+    try:
+        x = np.asarray(x0, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(f"x0 must be a vector of {n} numbers") from exc
+    if x.shape != (n,) or not np.all(np.isfinite(x)):
+        raise InvalidArgumentError(f"x0 must be a finite vector of length {n}, got shape {x.shape}")
+    return x
+
+
+def check(
+    network,
+    *,
+    mode: str = "global",
+    method: str = "auto",
+    time_limit: float | None = None,
+    x0=None,
+    input_box=None,
+    exact_value: bool = False,
+    threads: int = 1,
+) -> Verdict:
+    """Decide whether a ReLU network is injective.
+
+    Parameters
+    ----------
+    network : torch.nn.Sequential, array, or list of arrays
+        A ``Sequential`` of ``Linear``/``ReLU`` modules (biases allowed), one weight
+        matrix ``W`` of shape ``(m, n)`` (the layer ``x -> ReLU(W x)``), or a list of
+        weight matrices.
+    mode : {"global", "local", "pointwise"}
+        ``global``: are there ``x != y`` with ``f(x) = f(y)``? ``local``: is there an
+        input where some layer has fewer than ``n`` active units (rank-deficient
+        Jacobian)? ``pointwise``: is ``x0`` the only preimage of ``f(x0)``?
+    method : str
+        ``"auto"`` picks the fastest exact method. One layer: ``"gordan"`` (LP branching
+        on Gordan certificates), ``"milp"`` (CVXPY + HiGHS), ``"brute"`` (cell
+        enumeration, ``n <= 3``). Deep networks: see :func:`injcheck.deep.check_deep`.
+    time_limit : float, optional
+        Wall-clock seconds; when exceeded the verdict is ``unknown``.
+    x0 : array_like, optional
+        The input of a ``pointwise`` check.
+    input_box : float or (lo, hi), optional
+        Restrict inputs to a box (needed for networks with biases; a float ``r``
+        means ``[-r, r]^n``). Bias-free networks are homogeneous and need none.
+    exact_value : bool
+        One layer: compute ``P*(W)`` exactly instead of stopping once ``P* >= n`` is decided.
+    threads : int
+        Solver threads (1 keeps sweeps reproducible and parallel).
+
+    Returns
+    -------
+    Verdict
+
+    Examples
+    --------
+    >>> import injcheck
+    >>> net = injcheck.random_relu_net(3, [30], seed=0)
+    >>> injcheck.check(net).status
+    'injective'
+    """
+    layers = as_layers(network)
+    n = architecture(layers)[0]
+    if mode not in MODES:
+        raise InvalidArgumentError(f"mode must be one of {MODES}, got {mode!r}")
+    if not isinstance(method, str):
+        raise InvalidArgumentError(f"method must be a string, got {method!r}")
+    time_limit = _validate_time_limit(time_limit)
+    box = _validate_box(input_box, n)
+    if mode == "pointwise":
+        if x0 is None:
+            raise InvalidArgumentError("mode='pointwise' needs x0, the input to check")
+        x0 = _validate_point(x0, n)
+    elif x0 is not None:
+        raise InvalidArgumentError(f"x0 is only used with mode='pointwise', not mode={mode!r}")
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise InvalidArgumentError(f"threads must be a positive integer, got {threads!r}")
+
+    start = time.perf_counter()
+    one_layer = len(layers) == 1 and layers[0].bias is None and box is None and mode != "pointwise"
+    if one_layer:
+        from .one_layer import check_layer
+
+        if method not in ONE_LAYER_METHODS:
+            raise InvalidArgumentError(f"one-layer method must be one of {ONE_LAYER_METHODS}, got {method!r}")
+        verdict = check_layer(
+            layers[0].weight, method=method, time_limit=time_limit, exact_value=exact_value
+        )
+    else:
+        from .deep import check_deep
+
+        verdict = check_deep(
+            layers, mode=mode, method=method, time_limit=time_limit, x0=x0, box=box, threads=threads
+        )
+    verdict.mode = mode
+    verdict.wall_time = time.perf_counter() - start
+    return verdict
