@@ -1,0 +1,458 @@
+"""Run a sweep: enumerate the trials not yet stored, execute them, store each as it finishes.
+
+Executors
+---------
+* ``workers=0``: in this process, one trial after another (debugging, profiling).
+* ``executor="local"`` (default): a ``concurrent.futures`` process pool with the
+  ``spawn`` start method (no fork of a process that holds torch/OpenMP threads), one
+  thread per worker for torch/BLAS/HiGHS, so ``K`` workers use ``K`` cores.
+* ``executor="ray"``: Ray tasks (``num_cpus=1`` each) on a local instance or a cluster
+  (``address``); results flow back to this process and into the same store.
+
+Only this process writes to the store, one committed row per finished trial, so a crash
+or ``kill -9`` loses only the trials in flight. At most ``2 * workers`` trials are in
+flight at any time. Seeds depend on (master seed, point, trial index) only, so the rows
+do not depend on the executor, the order or the number of workers.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..exceptions import InvalidArgumentError
+from .seeds import trial_seed
+from .spec import RERUN_POLICIES, Point, SweepSpec
+from .store import Store
+from .trials import RESULT_FIELDS, STATUSES, TrialFn, TrialTask, resolve_trial_fn, trial_fn_name
+
+EXECUTORS = ("local", "ray")
+_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+@dataclass
+class SweepResult:
+    """What :func:`run_sweep` did.
+
+    Attributes
+    ----------
+    spec_hash : str
+    total : int
+        Trials in the spec.
+    skipped : int
+        Trials already in the store and not re-run.
+    ran : int
+        Trials run now (each stored).
+    counts : dict
+        Statuses of the trials run now.
+    elapsed : float
+        Seconds, start-up included.
+    store : str
+        Path of the store.
+    """
+
+    spec_hash: str
+    total: int
+    skipped: int
+    ran: int
+    counts: dict[str, int] = field(default_factory=dict)
+    elapsed: float = 0.0
+    store: str = ""
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{s} {self.counts.get(s, 0)}" for s in STATUSES)
+        rate = self.ran / self.elapsed if self.elapsed > 0 else float("nan")
+        return (
+            f"sweep {self.spec_hash}: {self.total} trials, {self.skipped} already stored, "
+            f"{self.ran} run ({counts}) in {self.elapsed:.1f} s ({rate:.2f} trials/s); "
+            f"store {self.store}"
+        )
+
+
+# -- what runs in a worker --------------------------------------------------------------
+_FN_CACHE: dict[str, TrialFn] = {}
+_THREADS_LIMITED = False
+
+
+def _limit_threads() -> None:
+    """One thread per worker for torch and BLAS (the pool supplies the parallelism)."""
+    global _THREADS_LIMITED
+    if _THREADS_LIMITED:
+        return
+    for var in _THREAD_VARS:
+        os.environ.setdefault(var, "1")
+    import torch
+
+    torch.set_num_threads(1)
+    _THREADS_LIMITED = True
+
+
+def execute_task(task: TrialTask) -> dict[str, Any]:
+    """Run one trial and return its result record; never raises for a failing trial.
+
+    A trial function that raises, or returns something that is not a record with a valid
+    status, gives an ``unknown`` record carrying the error message: failures are stored,
+    never lost and never counted as successes.
+    """
+    start = time.perf_counter()
+    try:
+        fn = _FN_CACHE.get(task.trial_fn)
+        if fn is None:
+            fn = _FN_CACHE[task.trial_fn] = resolve_trial_fn(task.trial_fn)
+        out = fn(task)
+        if not isinstance(out, dict) or out.get("status") not in STATUSES:
+            got = out.get("status") if isinstance(out, dict) else type(out).__name__
+            record = {
+                "status": "unknown",
+                "solver_status": "error",
+                "message": f"trial returned no valid status: {got!r}",
+            }
+        else:
+            record = {k: out[k] for k in RESULT_FIELDS if k in out}
+    except Exception as exc:  # noqa: BLE001 - any failure of a trial is data, stored as unknown
+        record = {
+            "status": "unknown",
+            "solver_status": "error",
+            "message": f"trial raised {type(exc).__name__}: {exc}",
+        }
+    record["trial_time"] = time.perf_counter() - start
+    record["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+    return record
+
+
+def _init_worker(parent_pid: int) -> None:
+    _limit_threads()
+
+    # A worker whose driver died (kill -9) exits instead of lingering as an orphan.
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _ray_execute(task: TrialTask) -> dict[str, Any]:
+    _limit_threads()
+    return execute_task(task)
+
+
+# -- the driver -------------------------------------------------------------------------
+def plan_tasks(
+    spec: SweepSpec, finished: dict[tuple[str, int], str], rerun: str = "never"
+) -> Iterator[tuple[Point, TrialTask, bool]]:
+    """Yield ``(point, task, replace)`` for each trial to run, in grid order.
+
+    ``rerun``: ``never`` skips every stored trial, ``unknown`` re-runs stored unknowns,
+    ``all`` re-runs everything; ``replace`` says whether the new row overwrites one.
+    """
+    if rerun not in RERUN_POLICIES:
+        raise InvalidArgumentError(f"rerun must be one of {RERUN_POLICIES}, got {rerun!r}")
+    h = spec.spec_hash
+    options = dict(spec.trial_options)
+    for point in spec.points():
+        key = point.key
+        for t in range(spec.trials):
+            status = finished.get((key, t))
+            if status is not None and not (
+                rerun == "all" or (rerun == "unknown" and status == "unknown")
+            ):
+                continue
+            task = TrialTask(
+                spec_hash=h,
+                point_key=key,
+                trial=t,
+                seed=trial_seed(spec.seed, key, t),
+                n=point.n,
+                widths=point.widths,
+                mode=spec.mode,
+                method=spec.method,
+                time_limit=spec.time_limit,
+                exact_value=spec.exact_value,
+                trial_fn=spec.trial_fn,
+                options=options,
+            )
+            yield point, task, status is not None
+
+
+def make_row(point: Point, task: TrialTask, record: dict[str, Any], version: str) -> dict[str, Any]:
+    """A store row from the trial's identity and its result record."""
+    from .store import _now
+
+    row = dict(record)
+    row.update(
+        spec_hash=task.spec_hash,
+        point_key=task.point_key,
+        trial=task.trial,
+        n=point.n,
+        widths=list(point.widths),
+        depth=point.depth,
+        alpha=point.alpha,
+        alpha_nominal=point.alpha_nominal,
+        seed=task.seed,
+        version=version,
+        finished_at=_now(),
+    )
+    return row
+
+
+def run_sweep(
+    spec: SweepSpec,
+    store: Store | str | os.PathLike,
+    *,
+    workers: int | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    trial_fn: TrialFn | str | None = None,
+    rerun: str = "never",
+    progress: bool | None = None,
+) -> SweepResult:
+    """Run the trials of ``spec`` that are not in ``store`` yet and store each result.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+    store : Store or path
+        Results store (a path is opened and closed here).
+    workers : int, optional
+        Parallel workers: local processes (default: all CPUs; 0 runs in this process) or
+        Ray tasks in flight (default: the cluster's CPUs).
+    executor : {"local", "ray"}
+    address : str, optional
+        Ray cluster address (``"auto"``, ``"ray://host:10001"``, ...); None starts or
+        reuses a local Ray instance.
+    trial_fn : callable or "module:function", optional
+        Replaces ``spec.trial_fn`` (and so changes the spec hash). Must be importable by
+        name in the workers.
+    rerun : {"never", "unknown", "all"}
+        Which stored trials to run again.
+    progress : bool, optional
+        Show a tqdm bar (default: when stderr is a terminal).
+
+    Returns
+    -------
+    SweepResult
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from injcheck.sweep import SweepSpec, run_sweep
+    >>> fake = "injcheck.sweep.trials:fake_trial"
+    >>> spec = SweepSpec(n=(3,), alpha=(4.0, 6.0), trials=2, trial_fn=fake)
+    >>> path = os.path.join(tempfile.mkdtemp(), "s.sqlite")
+    >>> res = run_sweep(spec, path, workers=0, progress=False)
+    >>> res.ran, res.skipped
+    (4, 0)
+    """
+    from .. import __version__
+
+    if trial_fn is not None:
+        spec = spec.with_updates(
+            trial_fn=trial_fn if isinstance(trial_fn, str) else trial_fn_name(trial_fn)
+        )
+    resolve_trial_fn(spec.trial_fn)  # fail fast, before starting workers
+    if executor not in EXECUTORS:
+        raise InvalidArgumentError(f"--executor must be one of {EXECUTORS}, got {executor!r}")
+    if workers is not None and (
+        isinstance(workers, bool) or int(workers) != workers or workers < 0
+    ):
+        raise InvalidArgumentError(f"--workers must be a non-negative integer, got {workers!r}")
+    if executor == "ray" and workers == 0:
+        raise InvalidArgumentError(
+            "--workers 0 (in this process) cannot be combined with --executor ray"
+        )
+    if address is not None and executor != "ray":
+        raise InvalidArgumentError("--address is only used with --executor ray")
+
+    own_store = not isinstance(store, Store)
+    db = Store(store) if own_store else store
+    start = time.perf_counter()
+    try:
+        h = db.register_spec(spec, __version__)
+        finished = db.finished(h)
+        plan = list(plan_tasks(spec, finished, rerun))
+        total = spec.n_trials
+        result = SweepResult(h, total, total - len(plan), 0, store=db.path)
+        counts: Counter[str] = Counter()
+        bar = _progress_bar(len(plan), h, result.skipped, progress)
+
+        def on_result(item: tuple[Point, TrialTask, bool], record: dict[str, Any]) -> None:
+            point, task, replace = item
+            db.add(make_row(point, task, record, __version__), replace=replace)
+            counts[record["status"]] += 1
+            result.ran += 1
+            if bar is not None:
+                bar.set_postfix(
+                    inj=counts["injective"],
+                    non=counts["non-injective"],
+                    unk=counts["unknown"],
+                    refresh=False,
+                )
+                bar.update(1)
+
+        try:
+            if not plan:
+                pass
+            elif workers == 0:
+                _limit_threads()
+                for item in plan:
+                    on_result(item, execute_task(item[1]))
+            elif executor == "local":
+                _run_pool(plan, workers or os.cpu_count() or 1, on_result)
+            else:
+                _run_ray(plan, workers, address, on_result)
+        finally:
+            if bar is not None:
+                bar.close()
+        result.counts = dict(counts)
+        result.elapsed = time.perf_counter() - start
+        return result
+    finally:
+        if own_store:
+            db.close()
+
+
+def _progress_bar(total: int, spec_hash: str, skipped: int, progress: bool | None):
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    desc = f"sweep {spec_hash[:8]}" + (f" ({skipped} stored)" if skipped else "")
+    return tqdm(total=total, desc=desc, unit="trial", dynamic_ncols=True, smoothing=0.05)
+
+
+@contextmanager
+def _single_thread_env() -> Iterator[None]:
+    """Spawned workers inherit the environment: one BLAS/OpenMP thread each."""
+    saved = {var: os.environ.get(var) for var in _THREAD_VARS}
+    for var in _THREAD_VARS:
+        os.environ.setdefault(var, "1")
+    try:
+        yield
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+
+
+OnResult = Callable[[tuple[Point, TrialTask, bool], dict[str, Any]], None]
+
+
+def _run_pool(plan: list, workers: int, on_result: OnResult) -> None:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    queue = list(reversed(plan))  # pop() from the end keeps grid order
+    attempts: Counter[tuple[str, int]] = Counter()
+    with _single_thread_env():
+        while queue:
+            pool = ProcessPoolExecutor(
+                workers, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
+            )
+            _check_pool_starts(pool)
+            in_flight: dict[Future, tuple] = {}
+            try:
+                while queue or in_flight:
+                    while queue and len(in_flight) < 2 * workers:
+                        item = queue.pop()
+                        in_flight[pool.submit(execute_task, item[1])] = item
+                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                    broken = False
+                    for fut in done:
+                        item = in_flight.pop(fut)
+                        try:
+                            record = fut.result()
+                        except BrokenProcessPool:
+                            broken = True
+                            key = (item[1].point_key, item[1].trial)
+                            attempts[key] += 1
+                            if attempts[key] >= 2:
+                                on_result(item, _died_record())
+                            else:
+                                queue.append(item)  # retried once in a fresh pool
+                            continue
+                        on_result(item, record)
+                    if broken:
+                        # Every other in-flight trial of a broken pool fails too: requeue them.
+                        for fut, item in in_flight.items():
+                            fut.cancel()
+                            queue.append(item)
+                        in_flight.clear()
+                        break
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
+
+
+def _check_pool_starts(pool: ProcessPoolExecutor) -> None:
+    """Fail loudly when workers cannot start at all (rather than filing every trial as
+    unknown): e.g. a ``__main__`` that spawn cannot re-import, or a broken environment."""
+    try:
+        pool.submit(os.getpid).result(timeout=600)
+    except Exception as exc:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise RuntimeError(
+            f"local worker processes fail to start ({type(exc).__name__}: {exc}); see the error "
+            "printed above. Scripts must guard their entry point with "
+            "`if __name__ == '__main__':`; --workers 0 runs in this process to debug."
+        ) from exc
+
+
+def _died_record() -> dict[str, Any]:
+    return {
+        "status": "unknown",
+        "solver_status": "error",
+        "message": "the worker process died during this trial twice (crash or out of memory)",
+        "trial_time": None,
+        "worker": None,
+    }
+
+
+def _run_ray(plan: list, workers: int | None, address: str | None, on_result: OnResult) -> None:
+    try:
+        import ray
+    except ModuleNotFoundError as exc:
+        raise InvalidArgumentError("--executor ray needs Ray: pip install 'injcheck[ray]'") from exc
+
+    started = False
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        started = True
+    try:
+        limit = workers or max(int(ray.cluster_resources().get("CPU", 1)), 1)
+        remote = ray.remote(num_cpus=1, max_retries=1)(_ray_execute)
+        queue = list(reversed(plan))
+        in_flight: dict[Any, tuple] = {}
+        while queue or in_flight:
+            while queue and len(in_flight) < 2 * limit:
+                item = queue.pop()
+                in_flight[remote.remote(item[1])] = item
+            done, _ = ray.wait(list(in_flight), num_returns=1)
+            for ref in done:
+                item = in_flight.pop(ref)
+                try:
+                    record = ray.get(ref)
+                except ray.exceptions.RayError as exc:  # worker died or node lost
+                    record = _died_record()
+                    record["message"] = (
+                        f"Ray task failed: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+                    )
+                on_result(item, record)
+    finally:
+        if started:
+            ray.shutdown()

@@ -1,0 +1,365 @@
+"""SQLite store of sweep results: one file, WAL journal, one row per trial, committed per trial.
+
+Schema (``SCHEMA_VERSION`` 1)::
+
+    meta(key PRIMARY KEY, value)                 -- schema_version, created_by
+    specs(spec_hash PRIMARY KEY, spec_json, created, version)
+    trials(spec_hash, point_key, trial, n, widths, depth, alpha, alpha_nominal, seed,
+           status, p_star, p_star_lower, p_star_upper, layer, method, solver_status,
+           wall_time, trial_time, witness, message, stats, version, worker, finished_at,
+           UNIQUE(spec_hash, point_key, trial))
+
+Only the process that drives a sweep writes; workers return records. Each trial is one
+committed transaction, so ``kill -9`` loses only trials in flight, and the UNIQUE key
+means a re-run can never duplicate a row. Rows of different sweeps are kept apart by
+``spec_hash``; every read selects one spec.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from ..exceptions import StoreError
+from ..verdict import _plain
+from .spec import SweepSpec
+
+SCHEMA_VERSION = 1
+
+#: Columns of the trials table, in order (also the CSV/Parquet export columns).
+COLUMNS = (
+    "spec_hash",
+    "point_key",
+    "trial",
+    "n",
+    "widths",
+    "depth",
+    "alpha",
+    "alpha_nominal",
+    "seed",
+    "status",
+    "p_star",
+    "p_star_lower",
+    "p_star_upper",
+    "layer",
+    "method",
+    "solver_status",
+    "wall_time",
+    "trial_time",
+    "witness",
+    "message",
+    "stats",
+    "version",
+    "worker",
+    "finished_at",
+)
+#: Columns that depend on when and where a trial ran, not on what it is.
+TIMING_COLUMNS = ("wall_time", "trial_time", "worker", "finished_at")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS specs (
+    spec_hash TEXT PRIMARY KEY,
+    spec_json TEXT NOT NULL,
+    created TEXT NOT NULL,
+    version TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS trials (
+    spec_hash TEXT NOT NULL REFERENCES specs(spec_hash),
+    point_key TEXT NOT NULL,
+    trial INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    widths TEXT NOT NULL,
+    depth INTEGER NOT NULL,
+    alpha REAL NOT NULL,
+    alpha_nominal REAL,
+    seed INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('injective', 'non-injective', 'unknown')),
+    p_star INTEGER,
+    p_star_lower INTEGER,
+    p_star_upper INTEGER,
+    layer INTEGER,
+    method TEXT,
+    solver_status TEXT,
+    wall_time REAL,
+    trial_time REAL,
+    witness TEXT,
+    message TEXT,
+    stats TEXT,
+    version TEXT,
+    worker TEXT,
+    finished_at TEXT,
+    UNIQUE (spec_hash, point_key, trial)
+);
+"""
+
+
+class Store:
+    """A sweep results store in one SQLite file.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The database file (created if missing).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with Store(os.path.join(tempfile.mkdtemp(), "s.sqlite")) as store:
+    ...     store.spec_hashes()
+    []
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = os.fspath(path)
+        parent = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(parent):
+            raise StoreError(f"store: directory {parent} does not exist")
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per trial.
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a committed trial survives a process crash (kill -9);
+            # only an OS crash or power loss can drop the last commits.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+            self._check_schema()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"store: {self.path} is not a usable SQLite file: {exc}") from exc
+
+    def _check_schema(self) -> None:
+        row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is None:
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), "
+                "('created_by', 'injcheck')",
+                (str(SCHEMA_VERSION),),
+            )
+        elif int(row[0]) != SCHEMA_VERSION:
+            raise StoreError(
+                f"store: {self.path} has schema version {row[0]}, this injcheck writes "
+                f"{SCHEMA_VERSION}; use a new store file"
+            )
+
+    # -- context manager ----------------------------------------------------------------
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- specs ----------------------------------------------------------------------------
+    def register_spec(self, spec: SweepSpec, version: str) -> str:
+        """Record ``spec`` (the latest grid is kept) and return its hash.
+
+        Raises
+        ------
+        StoreError
+            If the hash is already stored for settings that differ in a hashed field
+            (a hash collision or a hand-edited file): rows would mix.
+        """
+        h = spec.spec_hash
+        row = self._db.execute("SELECT spec_json FROM specs WHERE spec_hash=?", (h,)).fetchone()
+        spec_json = json.dumps(spec.to_dict(), sort_keys=True)
+        if row is not None:
+            try:
+                old = SweepSpec.from_dict(json.loads(row[0]))
+            except Exception as exc:  # a damaged spec row must not be silently overwritten
+                raise StoreError(f"store: spec {h} in {self.path} is unreadable: {exc}") from exc
+            if old.spec_hash != h:
+                raise StoreError(
+                    f"store: {self.path} holds spec {h} with different settings; rows would mix. "
+                    "Use another store file."
+                )
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO specs VALUES (?, ?, ?, ?) ON CONFLICT(spec_hash) DO UPDATE SET "
+                "spec_json=excluded.spec_json",
+                (h, spec_json, _now(), version),
+            )
+        return h
+
+    def spec_hashes(self) -> list[str]:
+        """Hashes of the sweeps in the store, oldest first."""
+        return [
+            r[0]
+            for r in self._db.execute("SELECT spec_hash FROM specs ORDER BY created, spec_hash")
+        ]
+
+    def get_spec(self, spec_hash: str) -> SweepSpec:
+        row = self._db.execute(
+            "SELECT spec_json FROM specs WHERE spec_hash=?", (spec_hash,)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"store: no sweep {spec_hash!r} in {self.path}")
+        return SweepSpec.from_dict(json.loads(row[0]))
+
+    def resolve_spec(self, spec_hash: str | None = None) -> str:
+        """The full hash for a prefix, or the only sweep when ``spec_hash`` is None.
+
+        Raises
+        ------
+        StoreError
+            If the store is empty, the prefix matches nothing or several sweeps, or no
+            hash was given and the store holds several sweeps.
+        """
+        hashes = self.spec_hashes()
+        if not hashes:
+            raise StoreError(f"store: {self.path} holds no sweep; run 'injcheck sweep' first")
+        if spec_hash is None:
+            if len(hashes) > 1:
+                listing = ", ".join(f"{h} ({self.count(h)} trials)" for h in hashes)
+                raise StoreError(
+                    f"store: {self.path} holds {len(hashes)} sweeps; pass --spec, one of {listing}"
+                )
+            return hashes[0]
+        matches = [h for h in hashes if h.startswith(spec_hash)]
+        if len(matches) != 1:
+            raise StoreError(
+                f"--spec {spec_hash!r} matches {len(matches)} sweeps in {self.path}; "
+                f"known: {', '.join(hashes)}"
+            )
+        return matches[0]
+
+    # -- trials -----------------------------------------------------------------------------
+    def finished(self, spec_hash: str) -> dict[tuple[str, int], str]:
+        """``{(point_key, trial): status}`` of the rows stored for a sweep."""
+        cur = self._db.execute(
+            "SELECT point_key, trial, status FROM trials WHERE spec_hash=?", (spec_hash,)
+        )
+        return {(p, t): s for p, t, s in cur}
+
+    def add(self, row: dict[str, Any], replace: bool = False) -> bool:
+        """Insert one trial row in its own committed transaction.
+
+        Parameters
+        ----------
+        row : dict
+            Values for :data:`COLUMNS` (dicts/lists are stored as JSON text).
+        replace : bool
+            Overwrite an existing row of the same trial (the ``rerun`` policies);
+            otherwise an existing row is kept and the new one ignored.
+
+        Returns
+        -------
+        bool
+            Whether the row was written.
+        """
+        values = [_to_sql(row.get(c)) for c in COLUMNS]
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+        sql = f"{verb} INTO trials ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+        with self._transaction():
+            cur = self._db.execute(sql, values)
+        return cur.rowcount > 0
+
+    def count(self, spec_hash: str) -> int:
+        return self._db.execute(
+            "SELECT COUNT(*) FROM trials WHERE spec_hash=?", (spec_hash,)
+        ).fetchone()[0]
+
+    def rows(self, spec_hash: str, decode: bool = True) -> list[dict[str, Any]]:
+        """All rows of one sweep, ordered by point and trial.
+
+        ``decode`` parses the JSON columns (``widths``, ``witness``, ``stats``).
+        """
+        return list(self.iter_rows(spec_hash, decode))
+
+    def iter_rows(self, spec_hash: str, decode: bool = True) -> Iterator[dict[str, Any]]:
+        cur = self._db.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM trials WHERE spec_hash=? "
+            "ORDER BY n, alpha, point_key, trial",
+            (spec_hash,),
+        )
+        for values in cur:
+            row = dict(zip(COLUMNS, values, strict=True))
+            if decode:
+                for col in ("widths", "witness", "stats"):
+                    if row[col] is not None:
+                        row[col] = json.loads(row[col])
+            yield row
+
+    # -- export -------------------------------------------------------------------------------
+    def export(self, path: str | os.PathLike, spec_hash: str) -> str:
+        """Write one sweep's rows to ``.csv`` or ``.parquet`` (chosen by the extension).
+
+        Raises
+        ------
+        StoreError
+            For another extension, or Parquet without pyarrow installed.
+        """
+        path = os.fspath(path)
+        ext = os.path.splitext(path)[1].lower()
+        rows = self.iter_rows(spec_hash, decode=False)
+        if ext == ".csv":
+            write_csv(path, rows, COLUMNS)
+        elif ext == ".parquet":
+            try:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+            except ModuleNotFoundError as exc:
+                raise StoreError(
+                    "Parquet export needs pyarrow: pip install 'injcheck[parquet]' (or export .csv)"
+                ) from exc
+            data = {c: [] for c in COLUMNS}
+            for row in rows:
+                for c in COLUMNS:
+                    data[c].append(row[c])
+            pq.write_table(pa.table(data), path)
+        else:
+            raise StoreError(f"export: unknown format {ext!r} for {path}; use .csv or .parquet")
+        return path
+
+    def _transaction(self):
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, retried while another process holds the write lock."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self):
+        for attempt in range(50):
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                return self
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 49:
+                    raise StoreError(f"store: cannot write: {exc}") from exc
+                time.sleep(0.1)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def write_csv(path: str, rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
+    """Write dict rows to a CSV file (None as an empty cell)."""
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+
+
+def _to_sql(value):
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(_plain(value), separators=(",", ":"))
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return value.item()  # numpy scalar
+    return value
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
