@@ -1,0 +1,427 @@
+"""Ground truth for tiny networks: enumerate the linear regions, then test pairs by LPs.
+
+This module is deliberately independent of the MILP code (:mod:`.bounds`,
+:mod:`.encoding`, the ``*_check`` modules); it only shares the float forward pass and
+the witness verifier with them. It is meant for ``n <= 3`` and a few dozen units.
+
+Method
+------
+1. **Regions.** A depth-first search over the units (layer by layer) builds every
+   realised activation pattern. On a region the pre-activations of layer k are affine,
+   ``pre_k = A_k x + c_k``; a child pattern is kept when the LP
+   ``max delta`` s.t. every fixed unit has ``pre >= delta`` (active) or
+   ``pre <= -delta`` (inactive), rows normalised, finds ``delta > 0``, i.e. the
+   region has interior. A unit whose pre-activation is identically zero on the region
+   (non-generic weights) gets no constraint and counts as inactive.
+2. **Pairs.** For every unordered pair of regions (a, b), a region with itself included,
+   the collision set ``{(x, y): x in cl R_a, y in cl R_b, f_a(x) = f_b(y)}`` is a
+   polytope (inside the input box; bias-free networks are homogeneous so the unit box
+   loses nothing). It holds a pair with ``x != y`` iff the projection ``d = x - y`` is
+   not ``{0}``; we maximise and minimise ``w . d`` for a fixed random direction ``w``.
+   Both optima vanish with ``d != 0`` only if the whole projection lies in the
+   hyperplane ``w^perp`` (a null event for the random ``w``).
+3. **Local.** A region fails locally when some layer has fewer than ``n`` strictly
+   active units; the rank of the region's Jacobian is recorded too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linprog
+
+from ..exceptions import InvalidArgumentError
+from ..networks import Layer, architecture, forward
+from ..verdict import Verdict
+from ..verify import verify_witness
+
+#: A region counts as realised when its Chebyshev-like margin exceeds this.
+REGION_TOL = 1e-9
+#: A collision LP counts ``|w . (x - y)|`` above this (relative to the box) as ``x != y``.
+COLLISION_TOL = 1e-8
+#: Bias-free pointwise search radius, in units of ``||x0||_inf`` (matches the MILP).
+POINTWISE_RADIUS = 100.0
+MAX_INPUT_DIM = 3
+
+
+@dataclass
+class Region:
+    """One realised linear region of the network."""
+
+    active: list[np.ndarray]  # bool per layer: strictly active units
+    zero: list[np.ndarray]  # bool per layer: pre-activation identically zero
+    g: np.ndarray  # closure: g @ x <= h (rows normalised)
+    h: np.ndarray
+    jac: np.ndarray  # f(x) = jac @ x + off on the closure
+    off: np.ndarray
+    interior: np.ndarray  # a point with margin
+    layer_jacs: list[np.ndarray] = field(default_factory=list)  # Jacobian of h_k
+
+    def active_counts(self) -> list[int]:
+        return [int(a.sum()) for a in self.active]
+
+
+@dataclass
+class BruteResult:
+    """Everything the enumeration found."""
+
+    regions: list[Region]
+    global_collision: bool
+    global_pair: tuple[np.ndarray, np.ndarray] | None
+    local_fail_layer: int | None  # first layer with < n strictly active units somewhere
+    rank_fail_layer: int | None  # first layer whose Jacobian loses rank somewhere
+    local_region: int | None
+    lps: int
+    seconds: float
+
+
+def _lp(c, a_ub, b_ub, a_eq, b_eq, bounds):
+    return linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+
+
+def _domain(layers: Sequence[Layer], box) -> tuple[np.ndarray, np.ndarray]:
+    n = layers[0].weight.shape[1]
+    if box is not None:
+        return np.asarray(box[0], float), np.asarray(box[1], float)
+    if any(layer.bias is not None for layer in layers):
+        raise InvalidArgumentError("a network with biases needs input_box (no homogeneity to use)")
+    return -np.ones(n), np.ones(n)
+
+
+class _Enumerator:
+    def __init__(self, layers: Sequence[Layer], lo: np.ndarray, hi: np.ndarray):
+        self.layers = layers
+        self.lo, self.hi = lo, hi
+        self.n = lo.size
+        self.lps = 0
+        self.scale = float(np.max(np.abs(np.concatenate([lo, hi]))))
+
+    def margin_point(self, g: np.ndarray, h: np.ndarray) -> tuple[float, np.ndarray | None]:
+        """max delta s.t. g x + delta <= h, x in box, delta <= 1."""
+        self.lps += 1
+        n = self.n
+        c = np.zeros(n + 1)
+        c[-1] = -1.0
+        a_ub = np.hstack([g, np.ones((g.shape[0], 1))]) if g.size else None
+        bounds = [(lo, hi) for lo, hi in zip(self.lo, self.hi)] + [(None, 1.0)]
+        res = _lp(c, a_ub, h if g.size else None, None, None, bounds)
+        if res.status != 0:
+            return -np.inf, None
+        return float(res.x[-1]), res.x[:n]
+
+    def run(self) -> list[Region]:
+        n = self.n
+        regions: list[Region] = []
+        start_point = 0.5 * (self.lo + self.hi)
+        # Stack entries: (layer k, unit i, active lists, zero lists, A_k, c_k, g, h, point)
+        first = self.layers[0]
+        a0 = first.weight.copy()
+        c0 = np.zeros(a0.shape[0]) if first.bias is None else first.bias.copy()
+        stack = [(0, 0, [], [], a0, c0, np.zeros((0, n)), np.zeros(0), start_point, [])]
+        while stack:
+            k, i, act, zer, a_k, c_k, g, h, point, jacs = stack.pop()
+            m_k = a_k.shape[0]
+            if i == m_k:
+                # Layer k complete: move to the next layer or close the region.
+                mask = act[k].astype(float)
+                jac_k = mask[:, None] * a_k
+                off_k = mask * c_k
+                jacs = jacs + [jac_k]
+                if k + 1 == len(self.layers):
+                    regions.append(Region(act, zer, g, h, jac_k, off_k, point, jacs))
+                    continue
+                nxt = self.layers[k + 1]
+                a_next = nxt.weight @ jac_k
+                c_next = nxt.weight @ off_k + (0 if nxt.bias is None else nxt.bias)
+                stack.append((k + 1, 0, act, zer, a_next, c_next, g, h, point, jacs))
+                continue
+            row, const = a_k[i], c_k[i]
+            size = max(np.linalg.norm(row) * self.scale, abs(const), 1e-300)
+            ref = max(np.abs(a_k).sum() * self.scale + np.abs(c_k).sum(), 1e-300)
+            children = []
+            if np.linalg.norm(row) * self.scale <= 1e-12 * ref:
+                # Constant on the region: its sign is decided, no new constraint.
+                on = const > 1e-12 * ref
+                is_zero = not on and const >= -1e-12 * ref
+                children.append((on, is_zero, g, h, point))
+            else:
+                nrm = np.linalg.norm(row)
+                val = row @ point + const
+                for on in (True, False):
+                    sign = -1.0 if on else 1.0  # on: -(row x + c) <= 0
+                    g_new = np.vstack([g, sign * row / nrm])
+                    h_new = np.append(h, -sign * const / nrm)
+                    if (
+                        (val > 0) == on
+                        and abs(val) > REGION_TOL * size
+                        and self._keeps_margin(g, h, point)
+                    ):
+                        children.append((on, False, g_new, h_new, point))
+                        continue
+                    delta, pt = self.margin_point(g_new, h_new)
+                    if delta > REGION_TOL:
+                        children.append((on, False, g_new, h_new, pt))
+            for on, is_zero, g_new, h_new, pt in children:
+                act_new = [a.copy() for a in act]
+                zer_new = [z.copy() for z in zer]
+                if i == 0:
+                    act_new.append(np.zeros(m_k, dtype=bool))
+                    zer_new.append(np.zeros(m_k, dtype=bool))
+                act_new[k][i] = on
+                zer_new[k][i] = is_zero
+                stack.append((k, i + 1, act_new, zer_new, a_k, c_k, g_new, h_new, pt, jacs))
+        return regions
+
+    def _keeps_margin(self, g: np.ndarray, h: np.ndarray, point: np.ndarray) -> bool:
+        """The inherited point is still strictly inside the parent constraints."""
+        if not g.size:
+            return True
+        return bool(np.all(g @ point - h < -REGION_TOL))
+
+
+def enumerate_regions(layers: Sequence[Layer], box=None) -> tuple[list[Region], int]:
+    """All realised linear regions of ``layers`` on the box (bias-free: ``[-1, 1]^n``).
+
+    Returns
+    -------
+    regions, number of LPs solved
+    """
+    lo, hi = _domain(layers, box)
+    enum = _Enumerator(layers, lo, hi)
+    return enum.run(), enum.lps
+
+
+def _pair_lp(ra: Region, rb: Region, lo, hi, w: np.ndarray, sign: float):
+    """max sign * w.(x - y) over the collision polytope of (ra, rb)."""
+    n = lo.size
+    c = -sign * np.concatenate([w, -w])
+    a_ub = np.block([[ra.g, np.zeros((ra.g.shape[0], n))], [np.zeros((rb.g.shape[0], n)), rb.g]])
+    b_ub = np.concatenate([ra.h, rb.h])
+    a_eq = np.hstack([ra.jac, -rb.jac])
+    b_eq = rb.off - ra.off
+    bounds = [(a, b) for a, b in zip(lo, hi)] * 2
+    if not a_ub.size:
+        a_ub, b_ub = None, None
+    res = _lp(c, a_ub, b_ub, a_eq, b_eq, bounds)
+    if res.status != 0:
+        return None, None
+    return -float(res.fun), res.x
+
+
+def _interior_pair(ra: Region, rb: Region, lo, hi, w, target: float):
+    """A colliding pair with both points inside their regions (margin), if one exists."""
+    n = lo.size
+    c = np.zeros(2 * n + 1)
+    c[-1] = -1.0
+    rows = [
+        np.hstack([ra.g, np.zeros((ra.g.shape[0], n)), np.ones((ra.g.shape[0], 1))]),
+        np.hstack([np.zeros((rb.g.shape[0], n)), rb.g, np.ones((rb.g.shape[0], 1))]),
+        np.concatenate([-w, w, [0.0]])[None, :],
+    ]
+    a_ub = np.vstack(rows)
+    b_ub = np.concatenate([ra.h, rb.h, [-target]])
+    a_eq = np.hstack([ra.jac, -rb.jac, np.zeros((ra.jac.shape[0], 1))])
+    b_eq = rb.off - ra.off
+    bounds = [(a, b) for a, b in zip(lo, hi)] * 2 + [(None, 1.0)]
+    res = _lp(c, a_ub, b_ub, a_eq, b_eq, bounds)
+    if res.status != 0 or res.x[-1] <= REGION_TOL:
+        return None
+    return res.x[:n], res.x[n : 2 * n]
+
+
+def _direction(n: int) -> np.ndarray:
+    # A fixed generic direction: irrational-looking, so no lattice/integer coincidence.
+    w = np.sqrt(np.arange(2, n + 2, dtype=float)) + np.pi / 7
+    return w / np.linalg.norm(w)
+
+
+def analyse(layers: Sequence[Layer], box=None, *, stop_at_first: bool = False) -> BruteResult:
+    """Enumerate regions and decide global and local injectivity exactly (tiny nets).
+
+    Parameters
+    ----------
+    layers : list of Layer
+    box : (lo, hi), optional
+        Input box; required with biases. Bias-free networks use ``[-1, 1]^n``.
+    stop_at_first : bool
+        Stop the pair search at the first collision.
+
+    Returns
+    -------
+    BruteResult
+    """
+    start = time.perf_counter()
+    n = architecture(layers)[0]
+    if n > MAX_INPUT_DIM:
+        raise InvalidArgumentError(f"brute force handles n <= {MAX_INPUT_DIM}, got n = {n}")
+    lo, hi = _domain(layers, box)
+    regions, lps = enumerate_regions(layers, box)
+    local_layer = rank_layer = local_region = None
+    for idx, region in enumerate(regions):
+        counts = region.active_counts()
+        bad = [k + 1 for k, a in enumerate(counts) if a < n]
+        if bad and (local_layer is None or bad[0] < local_layer):
+            local_layer, local_region = bad[0], idx
+        ranks = [
+            np.linalg.matrix_rank(j, tol=1e-9 * max(1.0, np.abs(j).max()))
+            for j in region.layer_jacs
+        ]
+        bad_rank = [k + 1 for k, r in enumerate(ranks) if r < n]
+        if bad_rank and (rank_layer is None or bad_rank[0] < rank_layer):
+            rank_layer = bad_rank[0]
+    w = _direction(n)
+    width = float(np.max(hi - lo))
+    found, pair = False, None
+    for a in range(len(regions)):
+        for b in range(a, len(regions)):
+            signs = (1.0,) if a == b else (1.0, -1.0)  # a region with itself is swap-symmetric
+            for sign in signs:
+                lps += 1
+                val, sol = _pair_lp(regions[a], regions[b], lo, hi, w, sign)
+                if val is None:
+                    break  # infeasible: no collision for either sign
+                if val > COLLISION_TOL * width:
+                    found = True
+                    lps += 1
+                    inner = _interior_pair(regions[a], regions[b], lo, hi, sign * w, 0.5 * val)
+                    if inner is not None:
+                        pair = inner if sign > 0 else inner[::-1]
+                    else:
+                        pair = (sol[:n], sol[n:])
+                    break
+            if found and (stop_at_first or pair is not None):
+                break
+        if found and (stop_at_first or pair is not None):
+            break
+    return BruteResult(
+        regions,
+        found,
+        pair,
+        local_layer,
+        rank_layer,
+        local_region,
+        lps,
+        time.perf_counter() - start,
+    )
+
+
+def local_witness(
+    layers: Sequence[Layer], region: Region, layer: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A colliding pair inside ``region``: x its interior point, y = x + t d, J_k d = 0."""
+    x = region.interior
+    jac_k = region.layer_jacs[layer - 1]
+    _, s, vt = np.linalg.svd(jac_k)
+    d = vt[-1]
+    # Keep every constraint of the region strict: g (x + t d) < h.
+    slack = region.h - region.g @ x
+    rate = region.g @ d
+    with np.errstate(divide="ignore"):
+        limits = np.where(np.abs(rate) > 1e-300, slack / np.abs(rate), np.inf)
+    t = 0.5 * float(np.min(limits, initial=1.0))
+    t = min(t, 0.5)
+    return x, x + t * d
+
+
+def pointwise_collision(layers: Sequence[Layer], x0: np.ndarray, box=None):
+    """Search every region for ``y != x0`` with ``f(y) = f(x0)``; returns y or None."""
+    x0 = np.asarray(x0, float)
+    n = x0.size
+    if box is None:
+        radius = POINTWISE_RADIUS * max(float(np.max(np.abs(x0))), 1.0 if not np.any(x0) else 0.0)
+        box = (-radius * np.ones(n), radius * np.ones(n))
+    lo, hi = np.asarray(box[0], float), np.asarray(box[1], float)
+    regions, _ = enumerate_regions(layers, box)
+    target = forward(layers, x0)
+    w = _direction(n)
+    width = float(np.max(hi - lo))
+    for region in regions:
+        for sign in (1.0, -1.0):
+            res = _lp(
+                -sign * w,
+                region.g if region.g.size else None,
+                region.h if region.g.size else None,
+                region.jac,
+                target - region.off,
+                [(a, b) for a, b in zip(lo, hi)],
+            )
+            if res.status != 0:
+                break
+            if sign * w @ (res.x - x0) > COLLISION_TOL * width:
+                return res.x
+    return None
+
+
+def check_brute(
+    layers: Sequence[Layer], *, mode: str, x0=None, box=None, time_limit=None
+) -> Verdict:
+    """Verdict by region enumeration (``n <= 3``); witnesses re-verified like any other."""
+    start = time.perf_counter()
+    arch = architecture(layers)
+    if mode == "pointwise":
+        y = pointwise_collision(layers, x0, box)
+        if y is None:
+            return Verdict(
+                "injective",
+                mode,
+                "brute",
+                arch,
+                message="no other preimage found by region LPs",
+                wall_time=time.perf_counter() - start,
+            )
+        return _witness_verdict(
+            layers, mode, arch, np.asarray(x0, float), y, None, box, start, fix_x=True
+        )
+    res = analyse(layers, box, stop_at_first=False)
+    stats = {"regions": len(res.regions), "lps": res.lps}
+    if mode == "local":
+        if res.local_fail_layer is None:
+            return Verdict(
+                "injective",
+                mode,
+                "brute",
+                arch,
+                stats=stats,
+                wall_time=time.perf_counter() - start,
+                certificate={"regions": len(res.regions)},
+                message="every region has at least n strictly active units in every layer",
+            )
+        x, y = local_witness(layers, res.regions[res.local_region], res.local_fail_layer)
+        return _witness_verdict(
+            layers, mode, arch, x, y, res.local_fail_layer, box, start, stats=stats
+        )
+    if not res.global_collision:
+        return Verdict(
+            "injective",
+            mode,
+            "brute",
+            arch,
+            stats=stats,
+            wall_time=time.perf_counter() - start,
+            certificate={"regions": len(res.regions)},
+            message="no pair of regions collides",
+        )
+    x, y = res.global_pair
+    return _witness_verdict(layers, mode, arch, x, y, None, box, start, stats=stats)
+
+
+def _witness_verdict(
+    layers, mode, arch, x, y, layer, box, start, *, fix_x=False, stats=None
+) -> Verdict:
+    check = verify_witness(layers, x, y, fix_x=fix_x, box=box)
+    status = "non-injective" if check.ok else "unknown"
+    return Verdict(
+        status,
+        mode,
+        "brute",
+        arch,
+        witness={"x": check.x.tolist(), "y": check.y.tolist()} if check.ok else None,
+        layer=layer,
+        verification=check.to_dict(),
+        stats=stats or {},
+        message="" if check.ok else f"collision found but not verified: {check.reason}",
+        wall_time=time.perf_counter() - start,
+    )
