@@ -147,7 +147,8 @@ def make_report(
     n_unknown = sum(r["unknown"] for r in summary)
     if n_unknown:
         report.notes.append(
-            f"{n_unknown} of {len(rows)} trials are unknown; fractions use decided trials only (see frac_if_unknown_* in summary.csv)"
+            f"{n_unknown} of {len(rows)} trials are unknown; fractions use decided trials "
+            "only (see frac_if_unknown_* in summary.csv)"
         )
     md = os.path.join(out, "report.md")
     with open(md, "w") as fh:
@@ -171,11 +172,15 @@ def _markdown(h, spec, rows, summary, crossings, extrap, notes) -> str:
     lines = [
         f"# Sweep {h}",
         "",
-        f"* n = {list(spec.n)}, depth {spec.depth}, width rule {spec.width_rule}, {spec.trials} trials per point",
-        f"* mode {spec.mode}, method {spec.method}, time limit {spec.time_limit} s, exact P* {spec.exact_value}, seed {spec.seed}",
+        f"* n = {list(spec.n)}, depth {spec.depth}, width rule {spec.width_rule}, "
+        f"{spec.trials} trials per point",
+        f"* mode {spec.mode}, method {spec.method}, time limit {spec.time_limit} s, "
+        f"exact P* {spec.exact_value}, seed {spec.seed}",
         f"* trial function `{spec.trial_fn}`"
         + (f", options {dict(spec.trial_options)}" if spec.trial_options else ""),
-        f"* {len(rows)} trials stored: {counts['injective']} injective, {counts['non-injective']} non-injective, {counts['unknown']} unknown; injcheck {', '.join(versions)}",
+        f"* {len(rows)} trials stored: {counts['injective']} injective, "
+        f"{counts['non-injective']} non-injective, {counts['unknown']} unknown; "
+        f"injcheck {', '.join(versions)}",
         "",
         "## 50% crossing per n (logistic fit, 95% profile-likelihood interval)",
         "",
@@ -184,7 +189,8 @@ def _markdown(h, spec, rows, summary, crossings, extrap, notes) -> str:
     ]
     for c in crossings:
         lines.append(
-            f"| {c['n']} | {_num(c['alpha50'])} | [{_num(c['ci_low'])}, {_num(c['ci_high'])}] | {c['decided']} | {c['unknown']} | {c['note']} |"
+            f"| {c['n']} | {_num(c['alpha50'])} | [{_num(c['ci_low'])}, {_num(c['ci_high'])}] "
+            f"| {c['decided']} | {c['unknown']} | {c['note']} |"
         )
     lines += [
         "",
@@ -195,11 +201,13 @@ def _markdown(h, spec, rows, summary, crossings, extrap, notes) -> str:
     ]
     for e in extrap:
         lines.append(
-            f"| {e.quantity} | {_num(e.value)} | [{_num(e.ci_low)}, {_num(e.ci_high)}] | {e.sizes} | {e.note} |"
+            f"| {e.quantity} | {_num(e.value)} | [{_num(e.ci_low)}, {_num(e.ci_high)}] "
+            f"| {e.sizes} | {e.note} |"
         )
     lines += [
         "",
-        "Small n is far from the limit: the intercepts are trends, not measurements of the capacity.",
+        "Small n is far from the limit: the intercepts are trends, not measurements "
+        "of the capacity.",
         "",
         "## Notes",
         "",
@@ -207,7 +215,8 @@ def _markdown(h, spec, rows, summary, crossings, extrap, notes) -> str:
     lines += [f"* {note}" for note in notes] or ["* none"]
     lines += [
         "",
-        "Files: summary.csv, crossings.csv, extrapolation.csv, trials.csv, transition/pstar/alpha50 (.png, .pdf)",
+        "Files: summary.csv, crossings.csv, extrapolation.csv, trials.csv, "
+        "transition/pstar/alpha50 (.png, .pdf)",
         "",
     ]
     return "\n".join(lines)

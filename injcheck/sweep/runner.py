@@ -363,7 +363,7 @@ def _run_pool(plan: list, workers: int, on_result: OnResult) -> None:
             pool = ProcessPoolExecutor(
                 workers, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
             )
-            _check_pool_starts(pool)
+            _start_workers(pool, workers)
             in_flight: dict[Future, tuple] = {}
             try:
                 while queue or in_flight:
@@ -399,11 +399,15 @@ def _run_pool(plan: list, workers: int, on_result: OnResult) -> None:
             pool.shutdown(wait=True)
 
 
-def _check_pool_starts(pool: ProcessPoolExecutor) -> None:
-    """Fail loudly when workers cannot start at all (rather than filing every trial as
-    unknown): e.g. a ``__main__`` that spawn cannot re-import, or a broken environment."""
+def _start_workers(pool: ProcessPoolExecutor, workers: int) -> None:
+    """Start all workers at once (their imports then overlap) and fail loudly when they
+    cannot start at all, rather than filing every trial as unknown: e.g. a ``__main__``
+    that spawn cannot re-import, or a broken environment."""
+    # The pool spawns a process per submit while none is idle, so K pings start K workers.
+    pings = [pool.submit(os.getpid) for _ in range(workers)]
     try:
-        pool.submit(os.getpid).result(timeout=600)
+        for ping in pings:
+            ping.result(timeout=600)
     except Exception as exc:
         pool.shutdown(wait=False, cancel_futures=True)
         raise RuntimeError(
