@@ -2,11 +2,11 @@ import os
 import subprocess
 import sys
 
+from sweep_helpers import fake_spec
+
 from injcheck.sweep import seeds
 from injcheck.sweep.runner import plan_tasks
 from injcheck.sweep.seeds import trial_seed
-
-from sweep_helpers import fake_spec
 
 
 def test_seed_is_pinned():

@@ -1,0 +1,162 @@
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from sweep_helpers import FAKE, fake_spec, run_cli, strip_timing
+
+from injcheck.exceptions import InvalidArgumentError, SpecError
+from injcheck.sweep import Store, SweepSpec, run_sweep
+from injcheck.sweep.runner import execute_task, plan_tasks
+
+
+def _rows(path, spec):
+    with Store(path) as store:
+        return strip_timing(store.rows(spec.spec_hash))
+
+
+def test_failing_trials_are_stored_as_unknown(tmp_path):
+    spec = fake_spec(trials=10, trial_options=(("fail_rate", 0.3),))
+    res = run_sweep(spec, tmp_path / "s.sqlite", workers=0, progress=False)
+    rows = _rows(tmp_path / "s.sqlite", spec)
+    failed = [r for r in rows if r["solver_status"] == "error"]
+    assert len(rows) == spec.n_trials == res.ran
+    assert failed and all(r["status"] == "unknown" for r in failed)
+    assert all(r["message"].startswith("trial raised RuntimeError: fake failure") for r in failed)
+
+
+def bad_status_trial(task):
+    return {"status": "maybe"}
+
+
+def test_invalid_record_is_unknown():
+    (_, task, _), *_ = plan_tasks(fake_spec(trial_fn=f"{__name__}:bad_status_trial"), {})
+    record = execute_task(task)
+    assert record["status"] == "unknown" and "no valid status" in record["message"]
+
+
+def test_bad_arguments(tmp_path):
+    spec = fake_spec()
+    with pytest.raises(InvalidArgumentError, match="executor"):
+        run_sweep(spec, tmp_path / "s.sqlite", executor="slurm")
+    with pytest.raises(InvalidArgumentError, match="workers"):
+        run_sweep(spec, tmp_path / "s.sqlite", workers=-1)
+    with pytest.raises(SpecError, match="cannot import"):
+        run_sweep(spec, tmp_path / "s.sqlite", trial_fn="injcheck.sweep.trials:nothing")
+    with pytest.raises(SpecError, match="module-level"):
+        run_sweep(spec, tmp_path / "s.sqlite", trial_fn=lambda task: {})
+    assert not (tmp_path / "s.sqlite").exists()
+
+
+def test_injected_trial_fn_changes_the_hash(tmp_path):
+    from injcheck.sweep.trials import noop_trial
+
+    spec = fake_spec()
+    res = run_sweep(spec, tmp_path / "s.sqlite", workers=0, progress=False, trial_fn=noop_trial)
+    assert res.spec_hash != spec.spec_hash and res.counts == {"unknown": spec.n_trials}
+
+
+def test_worker_count_does_not_change_rows(tmp_path):
+    spec = fake_spec(trials=6, trial_options=(("fail_rate", 0.1), ("unknown_rate", 0.1)))
+    run_sweep(spec, tmp_path / "w0.sqlite", workers=0, progress=False)
+    run_sweep(spec, tmp_path / "w2.sqlite", workers=2, progress=False)
+    reference = _rows(tmp_path / "w0.sqlite", spec)
+    assert _rows(tmp_path / "w2.sqlite", spec) == reference
+    with Store(tmp_path / "w2.sqlite") as store:
+        workers = {r["worker"] for r in store.rows(spec.spec_hash)}
+    assert len(workers) == 2  # both processes took trials
+    statuses = {r["status"] for r in reference}
+    assert statuses == {"injective", "non-injective", "unknown"}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: fall back to signal 0
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_kill_9_and_resume(tmp_path, driver):
+    """kill -9 a running `injcheck sweep` with 2 workers, re-run, compare with a clean run."""
+    config = tmp_path / "s.toml"
+    config.write_text(
+        'n = [3, 4]\nalpha = "3:6:1.5"\ntrials = 6\n'
+        f'trial_fn = "{FAKE}"\n[trial_options]\nsleep = 0.1\nfail_rate = 0.1\n'
+    )
+    spec = SweepSpec(
+        n=(3, 4),
+        alpha=(3.0, 4.5, 6.0),
+        trials=6,
+        trial_fn=FAKE,
+        trial_options=(("sleep", 0.1), ("fail_rate", 0.1)),
+    )
+    store = tmp_path / "s.sqlite"
+    argv = ["sweep", "--config", str(config), "--store", str(store), "--no-progress"]
+    proc = subprocess.Popen(
+        [sys.executable, driver, *argv, "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.time() + 120
+    done = 0
+    while time.time() < deadline and proc.poll() is None:
+        if store.exists():
+            try:
+                with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+                    done = db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+            except sqlite3.OperationalError:
+                done = 0
+        if done >= 8:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, f"sweep ended before the kill: {proc.communicate()}"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    proc.stderr.close()
+
+    with Store(store) as db:
+        killed_rows = db.rows(spec.spec_hash)
+    assert 8 <= len(killed_rows) < spec.n_trials
+    # The workers notice their driver is gone and exit (no orphans left computing).
+    pids = {int(r["worker"].rsplit(":", 1)[1]) for r in killed_rows}
+    deadline = time.time() + 10
+    while time.time() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pids)
+
+    assert run_cli(argv + ["--workers", "0"]) == 0
+    run_sweep(spec, tmp_path / "clean.sqlite", workers=0, progress=False)
+    resumed, clean = _rows(store, spec), _rows(tmp_path / "clean.sqlite", spec)
+    assert resumed == clean and len(resumed) == spec.n_trials
+    with sqlite3.connect(store) as db:
+        dup = db.execute(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM trials GROUP BY spec_hash, point_key, trial HAVING COUNT(*) > 1)"
+        ).fetchone()[0]
+    assert dup == 0
+
+
+@pytest.mark.slow
+def test_ray_executor_matches_local(tmp_path):
+    ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'injcheck[ray]')")
+    spec = fake_spec(trials=3, trial_options=(("fail_rate", 0.2),))
+    run_sweep(spec, tmp_path / "local.sqlite", workers=0, progress=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        res = run_sweep(spec, tmp_path / "ray.sqlite", executor="ray", workers=2, progress=False)
+    finally:
+        ray.shutdown()
+    assert res.ran == spec.n_trials
+    assert _rows(tmp_path / "ray.sqlite", spec) == _rows(tmp_path / "local.sqlite", spec)
