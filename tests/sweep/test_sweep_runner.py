@@ -143,7 +143,8 @@ def test_kill_9_and_resume(tmp_path, driver):
     assert resumed == clean and len(resumed) == spec.n_trials
     with sqlite3.connect(store) as db:
         dup = db.execute(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM trials GROUP BY spec_hash, point_key, trial HAVING COUNT(*) > 1)"
+            "SELECT COUNT(*) FROM (SELECT 1 FROM trials "
+            "GROUP BY spec_hash, point_key, trial HAVING COUNT(*) > 1)"
         ).fetchone()[0]
     assert dup == 0
 
