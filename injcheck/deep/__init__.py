@@ -1,1 +1,87 @@
-"""Deep ReLU networks: global, local and pointwise injectivity by MILP, with a brute-force reference."""
+"""Deep ReLU networks: global, local and pointwise injectivity by MILP.
+
+A brute-force region enumeration (:mod:`.brute_force`) is the reference for tiny nets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..exceptions import InvalidArgumentError
+from ..networks import Layer
+from ..verdict import Verdict
+
+DEEP_METHODS = ("auto", "milp", "brute")
+
+
+def check_deep(
+    layers: Sequence[Layer],
+    *,
+    mode: str,
+    method: str = "auto",
+    time_limit: float | None = None,
+    x0: np.ndarray | None = None,
+    box: tuple[np.ndarray, np.ndarray] | None = None,
+    threads: int = 1,
+) -> Verdict:
+    """Check a (validated) network in one of the three modes.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        Validated layers (see :func:`injcheck.networks.as_layers`).
+    mode : {"global", "local", "pointwise"}
+    method : {"auto", "milp", "brute"}
+        ``auto``/``milp``: the MILPs of this package. ``brute``: region enumeration by
+        LPs, for ``n <= 3`` and a few dozen units only.
+    time_limit : float, optional
+        Wall-clock budget of the whole call in seconds.
+    x0 : ndarray, optional
+        The point of a pointwise check.
+    box : (lo, hi), optional
+        Input box; required for networks with biases.
+    threads : int
+        HiGHS threads.
+
+    Returns
+    -------
+    Verdict
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from injcheck.networks import make_layers
+    >>> fold = make_layers([np.array([[1.0], [-1.0]]), np.array([[1.0, 1.0]])])
+    >>> check_deep(fold, mode="global").status
+    'non-injective'
+    >>> check_deep(fold, mode="local").status
+    'injective'
+    """
+    if method not in DEEP_METHODS:
+        raise InvalidArgumentError(
+            f"deep-network method must be one of {DEEP_METHODS}, got {method!r}"
+        )
+    if method == "brute":
+        from .brute_force import check_brute
+
+        return check_brute(layers, mode=mode, x0=x0, box=box, time_limit=time_limit)
+    if mode == "global":
+        from .global_check import check_global
+
+        return check_global(layers, time_limit=time_limit, box=box, threads=threads)
+    if mode == "local":
+        from .local_check import check_local
+
+        return check_local(layers, time_limit=time_limit, box=box, threads=threads)
+    if mode == "pointwise":
+        from .pointwise_check import check_pointwise
+
+        if x0 is None:
+            raise InvalidArgumentError("mode='pointwise' needs x0, the input to check")
+        return check_pointwise(layers, x0, time_limit=time_limit, box=box, threads=threads)
+    raise InvalidArgumentError(f"unknown mode {mode!r}")
+
+
+__all__ = ["DEEP_METHODS", "check_deep"]

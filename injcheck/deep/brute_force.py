@@ -106,7 +106,7 @@ class _Enumerator:
         c = np.zeros(n + 1)
         c[-1] = -1.0
         a_ub = np.hstack([g, np.ones((g.shape[0], 1))]) if g.size else None
-        bounds = [(lo, hi) for lo, hi in zip(self.lo, self.hi)] + [(None, 1.0)]
+        bounds = [(lo, hi) for lo, hi in zip(self.lo, self.hi, strict=True)] + [(None, 1.0)]
         res = _lp(c, a_ub, h if g.size else None, None, None, bounds)
         if res.status != 0:
             return -np.inf, None
@@ -202,7 +202,7 @@ def _pair_lp(ra: Region, rb: Region, lo, hi, w: np.ndarray, sign: float):
     b_ub = np.concatenate([ra.h, rb.h])
     a_eq = np.hstack([ra.jac, -rb.jac])
     b_eq = rb.off - ra.off
-    bounds = [(a, b) for a, b in zip(lo, hi)] * 2
+    bounds = [(a, b) for a, b in zip(lo, hi, strict=True)] * 2
     if not a_ub.size:
         a_ub, b_ub = None, None
     res = _lp(c, a_ub, b_ub, a_eq, b_eq, bounds)
@@ -225,7 +225,7 @@ def _interior_pair(ra: Region, rb: Region, lo, hi, w, target: float):
     b_ub = np.concatenate([ra.h, rb.h, [-target]])
     a_eq = np.hstack([ra.jac, -rb.jac, np.zeros((ra.jac.shape[0], 1))])
     b_eq = rb.off - ra.off
-    bounds = [(a, b) for a, b in zip(lo, hi)] * 2 + [(None, 1.0)]
+    bounds = [(a, b) for a, b in zip(lo, hi, strict=True)] * 2 + [(None, 1.0)]
     res = _lp(c, a_ub, b_ub, a_eq, b_eq, bounds)
     if res.status != 0 or res.x[-1] <= REGION_TOL:
         return None
@@ -346,7 +346,7 @@ def pointwise_collision(layers: Sequence[Layer], x0: np.ndarray, box=None):
                 region.h if region.g.size else None,
                 region.jac,
                 target - region.off,
-                [(a, b) for a, b in zip(lo, hi)],
+                [(a, b) for a, b in zip(lo, hi, strict=True)],
             )
             if res.status != 0:
                 break

@@ -1,0 +1,257 @@
+"""Global injectivity: is there a pair ``x != y`` with ``f(x) = f(y)``?
+
+The MILP holds two copies of the network (one binary per undecided unit per copy) on
+the same domain and asks for equal outputs and a separated pair:
+
+    x, y in D,   h_l(x) = h_l(y),   sum_j u_j = 1,   x_j - y_j >= eps_j u_j - w_j (1 - u_j)
+
+with binaries ``u`` choosing the coordinate that separates them (``w_j`` the width of
+D in coordinate j, so an unchosen coordinate is free). Swapping x and y flips the
+sign of ``x - y``, so one sign suffices.
+
+Domain and exactness
+--------------------
+* Bias-free, no box: ``D = [-1, 1]^n``. Positive homogeneity maps any collision
+  ``(x, y)`` to ``(x, y) / max(|x|_inf, |y|_inf)`` in D, and ``eps_j = SEPARATION``.
+  Infeasibility therefore proves that no collision has relative separation
+  ``|x - y|_inf / max(|x|_inf, |y|_inf) >= SEPARATION``. A collision set can only be
+  thinner than that if it lies in linear regions whose angular width is below
+  ``SEPARATION`` (inside one region, a collision extends along the null direction until
+  the region's boundary; across two regions, the collision cone grows with its
+  generators): that residual case is reported in the certificate, never hidden.
+* With a box (biases): ``D`` is the box and ``eps_j = SEPARATION * w_j``; the same
+  statement holds with absolute separation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cvxpy as cp
+import numpy as np
+
+from ..networks import Layer, architecture
+from ..solvers import solve_highs
+from ..verdict import Verdict
+from ._common import BOUND_SAMPLE_TOL, Budget, input_domain, try_witnesses, verdict_from_check
+from .bounds import Bounds, compute_bounds, sampled_violation
+from .encoding import NetworkCopy, encode_copy
+from .witness import first_meeting_layer, pattern_at, polish_pair
+
+#: Relative separation that the MILP demands of a pair (see the module docstring).
+SEPARATION = 1e-4
+#: A solver value may leave a proven bound by this much (relative) before it is an error.
+VALUE_TOL = 1e-5
+
+
+class GlobalProblem:
+    """The built pair MILP and what is needed to decode it."""
+
+    def __init__(
+        self,
+        layers: Sequence[Layer],
+        bounds: Bounds,
+        lo,
+        hi,
+        separation: float,
+        *,
+        share_last: bool = True,
+        order_cuts: bool = False,
+    ):
+        n = lo.size
+        self.layers, self.bounds, self.lo, self.hi = layers, bounds, lo, hi
+        self.x = cp.Variable(n, name="x")
+        self.y = cp.Variable(n, name="y")
+        self.copy_x: NetworkCopy = encode_copy(layers, bounds, self.x, "cx")
+        self.copy_y: NetworkCopy = encode_copy(layers, bounds, self.y, "cy")
+        self.choose = cp.Variable(n, boolean=True, name="sep")
+        self.gap = cp.Variable(name="gap")
+        width = hi - lo
+        self.eps = separation * width
+        cons = [self.x >= lo, self.x <= hi, self.y >= lo, self.y <= hi]
+        cons += self.copy_x.constraints + self.copy_y.constraints
+        cons += [self.copy_x.post[-1] == self.copy_y.post[-1]]
+        diff = self.x - self.y
+        cons += [
+            cp.sum(self.choose) == 1,
+            diff >= cp.multiply(self.eps, self.choose) - cp.multiply(width, 1 - self.choose),
+            # gap <= (x - y)_j / width_j for the chosen j: the objective pushes the pair
+            # away from the tolerance-sized solutions near the origin.
+            self.gap <= cp.multiply(1.0 / width, diff) + 2 * (1 - self.choose),
+        ]
+        if share_last:
+            # Equal outputs force equal last-layer patterns (a unit with h = 0 may take
+            # z = 0 in both copies), so the two copies share those binaries.
+            zx, zy = self.copy_x.binaries[-1], self.copy_y.binaries[-1]
+            if zx is not None:
+                cons.append(zx == zy)
+        if order_cuts:
+            # The chosen coordinate carries the largest |x_i - y_i| (symmetry breaking).
+            for j in range(n):
+                big = 2 * width[j] + 2 * width
+                cons += [diff[j] >= diff - cp.multiply(big, 1 - self.choose[j])]
+                cons += [diff[j] >= -diff - cp.multiply(big, 1 - self.choose[j])]
+        self.problem = cp.Problem(cp.Maximize(self.gap), cons)
+
+    @property
+    def n_binaries(self) -> int:
+        """Binaries of the undecided units (both copies), without the separation choice.
+
+        With ``share_last`` the last layer's binaries of the two copies are tied by
+        equality constraints (presolve merges them) but are still counted per copy.
+        """
+        return self.copy_x.n_binaries + self.copy_y.n_binaries
+
+    def out_of_bounds(self, values: dict) -> float:
+        """Largest relative excess of the solver's pre-activations over proven bounds."""
+        worst = 0.0
+        for copy in (self.copy_x, self.copy_y):
+            for k, pre in enumerate(copy.pre_values(self.layers, values)):
+                lo, up = self.bounds.lower[k], self.bounds.upper[k]
+                scale = 1.0 + np.maximum(np.abs(lo), np.abs(up))
+                worst = max(
+                    worst, float(np.max((lo - pre) / scale)), float(np.max((pre - up) / scale))
+                )
+        return worst
+
+
+def build_global(
+    layers: Sequence[Layer], bounds: Bounds, separation: float = SEPARATION, **options
+) -> GlobalProblem:
+    """Build (never solve) the pair MILP on the box of ``bounds``."""
+    return GlobalProblem(layers, bounds, bounds.lo, bounds.hi, separation, **options)
+
+
+def candidate_pairs(
+    layers, prob: GlobalProblem, values: dict, homogeneous: bool
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The solver's pair, and interior (largest-margin) versions of it."""
+    x = np.asarray(values["x"], float).reshape(-1)
+    y = np.asarray(values["y"], float).reshape(-1)
+    pairs = [(x, y, prob.copy_x.pattern(values), prob.copy_y.pattern(values))]
+    # Units at pre = 0 may carry either binary; the float signs are a second opinion.
+    pairs.append((x, y, pattern_at(layers, x), pattern_at(layers, y)))
+    if homogeneous:
+        # A point at (numerically) 0 collides with x only if f(x) = 0; then so does x/2,
+        # which sits in x's own region.
+        norm_x, norm_y = np.abs(x).max(), np.abs(y).max()
+        if norm_y <= 1e-3 * norm_x:
+            pairs.append((x, 0.5 * x, prob.copy_x.pattern(values), prob.copy_x.pattern(values)))
+        if norm_x <= 1e-3 * norm_y:
+            pairs.append((0.5 * y, y, prob.copy_y.pattern(values), prob.copy_y.pattern(values)))
+    out = []
+    for px, py, pat_x, pat_y in pairs:
+        diff = px - py
+        coord = int(np.argmax(np.abs(diff)))
+        sign = 1.0 if diff[coord] >= 0 else -1.0
+        meets = sorted({first_meeting_layer(layers, px, py, rtol=1e-5), len(layers)})
+        for meet in meets:
+            polished = polish_pair(layers, pat_x, pat_y, meet, prob.lo, prob.hi, coord, sign)
+            if polished is not None:
+                out.append(polished)
+    out.append((x, y))
+    return out
+
+
+def check_global(
+    layers: Sequence[Layer],
+    *,
+    time_limit: float | None = None,
+    box=None,
+    threads: int = 1,
+    separation: float = SEPARATION,
+) -> Verdict:
+    """Global injectivity by the pair MILP (see the module docstring).
+
+    Returns
+    -------
+    Verdict
+        ``injective`` when the MILP is infeasible (and the bounds pass a sampled
+        sanity check); ``non-injective`` with a verified witness; ``unknown`` otherwise.
+    """
+    budget = Budget.begin(time_limit)
+    lo, hi, homogeneous = input_domain(layers, box)
+    bounds = compute_bounds(layers, lo, hi, deadline=budget.bound_deadline())
+    prob = build_global(layers, bounds, separation)
+    stats = {
+        "binaries": prob.n_binaries,
+        "separation_binaries": lo.size,
+        "undecided_per_layer": bounds.undecided_per_layer(),
+        "bound_seconds": bounds.seconds,
+        "lp_solves": bounds.lp_solves,
+        "lp_failures": bounds.lp_failures,
+    }
+    certificate = {
+        "domain": "unit box (homogeneous)" if homogeneous else "input box",
+        "separation": separation,
+        "separation_kind": "relative" if homogeneous else "absolute, times box width",
+        "binaries": prob.n_binaries,
+    }
+    arch = architecture(layers)
+    violation = sampled_violation(layers, bounds)
+    if violation > BOUND_SAMPLE_TOL:
+        return Verdict(
+            "unknown",
+            "global",
+            "milp",
+            arch,
+            stats=stats,
+            certificate=certificate,
+            message=f"bound tightening produced an invalid bound (violated by {violation:.2g})",
+        )
+    # Stop at the first pair within a factor 2 of the best possible separation.
+    res = solve_highs(
+        prob.problem,
+        time_limit=budget.remaining(),
+        threads=threads,
+        options={"mip_rel_gap": 0.5, "mip_abs_gap": 0.0},
+    )
+    stats["solve_seconds"] = res.wall_time
+    base = {"stats": stats, "certificate": certificate, "solver_status": res.raw_status}
+    if res.outcome == "infeasible":
+        certificate["milp"] = "infeasible"
+        kind = certificate["separation_kind"]
+        return Verdict(
+            "injective",
+            "global",
+            "milp",
+            arch,
+            message=f"no collision with separation >= {separation:g} ({kind})",
+            **base,
+        )
+    if res.outcome not in ("optimal", "feasible"):
+        return Verdict(
+            "unknown",
+            "global",
+            "milp",
+            arch,
+            message=f"MILP ended without a decision ({res.raw_status})",
+            **base,
+        )
+    try:
+        excess = prob.out_of_bounds(res.values)
+        candidates = candidate_pairs(layers, prob, res.values, homogeneous)
+    except (KeyError, ValueError, IndexError) as exc:
+        return Verdict(
+            "unknown",
+            "global",
+            "milp",
+            arch,
+            message=f"solver result could not be decoded: {exc}",
+            **base,
+        )
+    if excess > VALUE_TOL:
+        base["message"] = f"solver values leave proven bounds by {excess:.2g} (relative)"
+    check = try_witnesses(layers, candidates, box=box)
+    layer = None
+    if check is not None and check.ok:
+        layer = first_meeting_layer(layers, check.x, check.y)
+        base["certificate"]["meeting_layer"] = layer
+    return verdict_from_check(
+        check,
+        mode="global",
+        layers=layers,
+        layer=layer,
+        base=base,
+        fail_message="the MILP's pair did not verify",
+    )
