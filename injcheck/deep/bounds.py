@@ -53,8 +53,10 @@ class Bounds:
     def state(self, k: int) -> np.ndarray:
         """Per unit of layer ``k`` (0-based): ``OFF``, ``ON`` or ``UNDECIDED``."""
         out = np.full(self.lower[k].shape, UNDECIDED)
+        # lower == 0 stays undecided: such a unit may vanish on a whole region, and
+        # counting it as active there would be wrong for the local check.
+        out[self.lower[k] > 0] = ON
         out[self.upper[k] <= 0] = OFF
-        out[self.lower[k] >= 0] = ON
         return out
 
     def undecided(self, k: int) -> np.ndarray:

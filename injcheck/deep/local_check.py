@@ -1,0 +1,265 @@
+"""Local injectivity: is there an open region where some layer has fewer than n active units?
+
+Inside an open linear region the network is linear with Jacobian
+``J = D_l W_l ... D_1 W_1``; if layer k has ``a_k < n`` strictly active units then
+``rank J <= a_k < n`` and nearby points collide. For generic weights
+``rank J = min(n, a_1, ..., a_l)``, so this count is the local notion (see the README;
+for non-generic weights a rank drop with every ``a_k >= n`` is not searched for).
+
+MILP (one copy of the network; binaries ``s_k`` choose the failing layer):
+
+    x in D,  sum_k s_k = 1,  sum_i z_{k,i} <= n - 1 + m_k (1 - s_k),
+    pre_{j,i} >= mu_{j,i} g_j   for active units of layers j <= k (g_j = sum_{k >= j} s_k),
+
+and inactive units have ``pre <= 0`` (the ReLU encoding already says so). A unit that
+vanishes identically on a region is therefore correctly counted as inactive.
+Bias-free networks use ``D = [-1, 1]^n`` with ``|x|_inf = 1`` (2n binaries pick the
+coordinate and sign) to exclude ``x = 0``; ``mu = MARGIN * max(|l|, |u|)``.
+
+Exactness: an open region with ``a_k < n`` contains, after scaling to ``|x|_inf = 1``,
+points where every strictly active unit of layers ``<= k`` has ``pre >= mu`` unless the
+region is thinner than ``MARGIN`` (relative): the residual gap, stated in the verdict.
+A solution may sit on a boundary; an LP moves it to the largest-margin interior point
+of its pattern, then ``y = x + t d`` with ``J_k d = 0`` gives the verified witness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cvxpy as cp
+import numpy as np
+
+from ..networks import Layer, architecture
+from ..solvers import solve_highs
+from ..verdict import Verdict
+from ._common import BOUND_SAMPLE_TOL, Budget, input_domain, try_witnesses, verdict_from_check
+from .bounds import ON, Bounds, compute_bounds, sampled_violation
+from .encoding import NetworkCopy, encode_copy
+from .witness import interior_point, null_step
+
+#: Relative margin of active units (see the module docstring).
+MARGIN = 1e-4
+
+
+class LocalProblem:
+    """The built one-copy MILP and what is needed to decode it."""
+
+    def __init__(
+        self,
+        layers: Sequence[Layer],
+        bounds: Bounds,
+        homogeneous: bool,
+        margin: float,
+        *,
+        below: int | None = None,
+        strict: bool = False,
+    ):
+        n = bounds.lo.size
+        self.layers, self.bounds = layers, bounds
+        self.x = cp.Variable(n, name="x")
+        self.copy: NetworkCopy = encode_copy(layers, bounds, self.x, "c")
+        cons = [self.x >= bounds.lo, self.x <= bounds.hi] + self.copy.constraints
+        depth = len(layers)
+        # Layers with n or more always-on units cannot fail.
+        self.can_fail = [int(np.sum(bounds.state(k) == ON)) < n for k in range(depth)]
+        self.pick = cp.Variable(depth, boolean=True, name="layer")
+        cons += [cp.sum(self.pick) == 1]
+        # ``below``: only layers 1..below-1 may fail (to find the earliest failing layer).
+        limit = depth + 1 if below is None else below
+        cons += [self.pick[k] == 0 for k in range(depth) if not self.can_fail[k] or k + 1 >= limit]
+        for k, layer in enumerate(layers):
+            width = layer.weight.shape[0]
+            cons.append(cp.sum(self.copy.active[k]) <= n - 1 + width * (1 - self.pick[k]))
+            reach = cp.sum(self.pick[k:])  # 1 iff the failing layer is k or deeper
+            lower, upper = bounds.lower[k], bounds.upper[k]
+            mu = margin * np.maximum(np.abs(lower), np.abs(upper))
+            # active: pre >= mu * reach; inactive: pre >= lower (already true)
+            act = self.copy.active[k]
+            cons.append(self.copy.pre[k] >= mu * reach - cp.multiply(mu - lower, 1 - act))
+            if strict:
+                # Also inactive units at distance: an open region of the full arrangement.
+                # (Misses regions where a unit vanishes identically; used only to escape
+                # boundary points of the relaxed model, never for proofs.)
+                cons.append(self.copy.pre[k] <= -mu * reach + cp.multiply(upper + mu, act))
+        self.norm_choice = None
+        if homogeneous:
+            # |x|_inf = 1: x_j = +1 or x_j = -1 for one chosen (j, sign).
+            self.norm_choice = cp.Variable((2, n), boolean=True, name="norm")
+            cons += [
+                cp.sum(self.norm_choice) == 1,
+                self.x >= 1 - 2 * (1 - self.norm_choice[0]),
+                self.x <= -1 + 2 * (1 - self.norm_choice[1]),
+            ]
+        self.problem = cp.Problem(cp.Minimize(0), cons)
+
+    @property
+    def n_binaries(self) -> int:
+        return self.copy.n_binaries
+
+    def failing_layer(self, values: dict) -> int:
+        return int(np.argmax(np.asarray(values["layer"]).reshape(-1))) + 1
+
+
+def build_local(
+    layers: Sequence[Layer], bounds: Bounds, homogeneous: bool, margin: float = MARGIN, **options
+) -> LocalProblem:
+    """Build (never solve) the local MILP on the box of ``bounds``."""
+    return LocalProblem(layers, bounds, homogeneous, margin, **options)
+
+
+def local_candidates(layers, prob: LocalProblem, values: dict, lo, hi, homogeneous: bool):
+    """Colliding pairs inside the region the solver found, and the layer that fails."""
+    n = lo.size
+    x = np.asarray(values["x"], float).reshape(-1)
+    pattern = prob.copy.pattern(values)
+    counts = [int(np.sum(p)) for p in pattern]
+    layer = next((k + 1 for k, a in enumerate(counts) if a < n), prob.failing_layer(values))
+    out = []
+    # Bias-free: the region is a cone, so a larger box is the same region.
+    box_lo, box_hi = (2 * lo, 2 * hi) if homogeneous else (lo, hi)
+    inner = interior_point(layers, pattern, layer, lo, hi)
+    for start in ([inner[0]] if inner is not None else []) + [x]:
+        y = null_step(layers, pattern, layer, start, box_lo, box_hi)
+        if y is not None:
+            out.append((start, y))
+    return out, layer
+
+
+def check_local(
+    layers: Sequence[Layer],
+    *,
+    time_limit: float | None = None,
+    box=None,
+    threads: int = 1,
+    margin: float = MARGIN,
+) -> Verdict:
+    """Local injectivity by the one-copy MILP (see the module docstring).
+
+    Returns
+    -------
+    Verdict
+        ``layer`` is the first layer with fewer than n active units in the region found.
+    """
+    budget = Budget.begin(time_limit)
+    lo, hi, homogeneous = input_domain(layers, box)
+    bounds = compute_bounds(layers, lo, hi, deadline=budget.bound_deadline())
+    prob = build_local(layers, bounds, homogeneous, margin)
+    arch = architecture(layers)
+    outcome, check = "undecided", None
+    stats = {
+        "binaries": prob.n_binaries,
+        "undecided_per_layer": bounds.undecided_per_layer(),
+        "bound_seconds": bounds.seconds,
+        "lp_solves": bounds.lp_solves,
+        "lp_failures": bounds.lp_failures,
+    }
+    certificate = {
+        "domain": "unit sphere of |.|_inf (homogeneous)" if homogeneous else "input box",
+        "margin": margin,
+        "binaries": prob.n_binaries,
+        "notion": "fewer than n strictly active units in some layer on an open region",
+    }
+    violation = sampled_violation(layers, bounds)
+    if violation > BOUND_SAMPLE_TOL:
+        return Verdict(
+            "unknown",
+            "local",
+            "milp",
+            arch,
+            stats=stats,
+            certificate=certificate,
+            message=f"bound tightening produced an invalid bound (violated by {violation:.2g})",
+        )
+    if not any(prob.can_fail):
+        certificate["milp"] = "not needed: every layer has n always-on units"
+        return Verdict(
+            "injective",
+            "local",
+            "milp",
+            arch,
+            stats=stats,
+            certificate=certificate,
+            message="every layer has at least n units active on the whole domain",
+        )
+    found = None  # (WitnessCheck, layer) of the earliest verified failure so far
+    below, last, solves, proven_first = None, None, 0, False
+    while True:
+        res = _solve_with_fallback(
+            layers, bounds, homogeneous, margin, below, lo, hi, box, budget, threads
+        )
+        outcome, check, layer, raw, seconds = res
+        solves += 1
+        stats["solve_seconds"] = stats.get("solve_seconds", 0.0) + seconds
+        last = raw
+        if outcome == "infeasible":
+            proven_first = True
+            break
+        if outcome != "verified":
+            break
+        found = (check, layer)
+        below = layer
+        if layer == 1 or budget.expired():
+            proven_first = layer == 1
+            break
+    stats["milp_solves"] = solves
+    base = {"stats": stats, "certificate": certificate, "solver_status": last or ""}
+    if found is not None:
+        check, layer = found
+        certificate["earliest_layer_proven"] = proven_first
+        return verdict_from_check(
+            check, mode="local", layers=layers, layer=layer, base=base, fail_message=""
+        )
+    if outcome == "infeasible":
+        certificate["milp"] = "infeasible"
+        return Verdict(
+            "injective",
+            "local",
+            "milp",
+            arch,
+            message=f"every layer keeps >= n active units on every open region (margin {margin:g})",
+            **base,
+        )
+    message = {
+        "undecided": f"MILP ended without a decision ({last})",
+        "unverified": "the region found did not give a verified collision",
+        "undecodable": "solver result could not be decoded",
+    }[outcome]
+    return Verdict(
+        "unknown",
+        "local",
+        "milp",
+        arch,
+        message=message,
+        verification=None if check is None else check.to_dict(),
+        **base,
+    )
+
+
+def _solve_with_fallback(layers, bounds, homogeneous, margin, below, lo, hi, box, budget, threads):
+    """One relaxed solve (a proof when infeasible); if its point does not give a verified
+    witness (a boundary point of non-generic weights), one strict solve.
+
+    Returns ``(outcome, check, layer, raw status, seconds)`` with outcome in
+    ``infeasible | verified | unverified | undecided | undecodable``.
+    """
+    seconds, check, layer, raw = 0.0, None, None, ""
+    for strict in (False, True):
+        prob = build_local(layers, bounds, homogeneous, margin, below=below, strict=strict)
+        res = solve_highs(prob.problem, time_limit=budget.remaining(), threads=threads)
+        seconds += res.wall_time
+        raw = res.raw_status
+        if res.outcome == "infeasible":
+            # Only the relaxed model proves anything; a strict one being infeasible
+            # after a relaxed point means the point was a boundary artefact we cannot use.
+            return ("infeasible" if not strict else "unverified"), check, layer, raw, seconds
+        if res.outcome not in ("optimal", "feasible"):
+            return "undecided", check, layer, raw, seconds
+        try:
+            candidates, layer = local_candidates(layers, prob, res.values, lo, hi, homogeneous)
+        except (KeyError, ValueError, IndexError):
+            return "undecodable", check, layer, raw, seconds
+        check = try_witnesses(layers, candidates, box=box)
+        if check is not None and check.ok:
+            return "verified", check, layer, raw, seconds
+    return "unverified", check, layer, raw, seconds
