@@ -357,41 +357,45 @@ def _run_pool(plan: list, workers: int, on_result: OnResult) -> None:
 
     ctx = multiprocessing.get_context("spawn")
     queue = list(reversed(plan))  # pop() from the end keeps grid order
-    attempts: Counter[tuple[str, int]] = Counter()
+    # Trials in flight when a worker died. Any of them may have killed it, so each is
+    # re-run alone in a fresh pool: one that kills its worker alone is the culprit and is
+    # stored as unknown; the others get their normal result.
+    suspects: list = []
     with _single_thread_env():
-        while queue:
+        while queue or suspects:
             pool = ProcessPoolExecutor(
                 workers, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
             )
             _start_workers(pool, workers)
             in_flight: dict[Future, tuple] = {}
             try:
-                while queue or in_flight:
-                    while queue and len(in_flight) < 2 * workers:
-                        item = queue.pop()
-                        in_flight[pool.submit(execute_task, item[1])] = item
-                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                    broken = False
-                    for fut in done:
-                        item = in_flight.pop(fut)
+                while queue or suspects or in_flight:
+                    source, limit = (suspects, 1) if suspects else (queue, 2 * workers)
+                    while source and len(in_flight) < limit:
+                        item = source.pop()
                         try:
-                            record = fut.result()
+                            in_flight[pool.submit(execute_task, item[1])] = item
                         except BrokenProcessPool:
-                            broken = True
-                            key = (item[1].point_key, item[1].trial)
-                            attempts[key] += 1
-                            if attempts[key] >= 2:
-                                on_result(item, _died_record())
-                            else:
-                                queue.append(item)  # retried once in a fresh pool
-                            continue
-                        on_result(item, record)
-                    if broken:
-                        # Every other in-flight trial of a broken pool fails too: requeue them.
-                        for fut, item in in_flight.items():
-                            fut.cancel()
-                            queue.append(item)
+                            source.append(item)
+                            break
+                    failed = []
+                    if in_flight:
+                        done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                        for fut in done:
+                            item = in_flight.pop(fut)
+                            try:
+                                record = fut.result()
+                            except BrokenProcessPool:
+                                failed.append(item)
+                                continue
+                            on_result(item, record)
+                    if failed or getattr(pool, "_broken", False):
+                        failed += in_flight.values()  # they die with the pool
                         in_flight.clear()
+                        if len(failed) == 1:
+                            on_result(failed[0], _died_record())
+                        else:
+                            suspects.extend(failed)
                         break
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)
@@ -421,7 +425,7 @@ def _died_record() -> dict[str, Any]:
     return {
         "status": "unknown",
         "solver_status": "error",
-        "message": "the worker process died during this trial twice (crash or out of memory)",
+        "message": "the worker process died running this trial alone (crash or out of memory)",
         "trial_time": None,
         "worker": None,
     }

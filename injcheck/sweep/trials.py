@@ -147,14 +147,18 @@ def fake_trial(task: TrialTask) -> dict[str, Any]:
     Options (``trial_options``): ``sleep`` (seconds to wait, default 0), ``crossing``
     (alpha where P(injective) = 1/2, default 5), ``width`` (logistic scale, default 0.5),
     ``unknown_rate`` (fraction reported unknown, default 0), ``fail_rate`` (fraction that
-    raise, default 0). The outcome depends only on the seed, so rows can be compared
-    across runs, orders and worker counts.
+    raise, default 0), ``crash_rate`` (fraction that kill their process, default 0).
+    The outcome depends only on the seed, so rows can be compared across runs, orders
+    and worker counts.
     """
     import math
+    import os
 
     opts = task.options
     if opts.get("sleep"):
         time.sleep(float(opts["sleep"]))
+    if _unit(task.seed, "crash") < float(opts.get("crash_rate", 0.0)):
+        os._exit(3)  # a worker that dies mid-trial (segfault, out of memory)
     if _unit(task.seed, "fail") < float(opts.get("fail_rate", 0.0)):
         raise RuntimeError(f"fake failure in trial {task.trial}")
     alpha = task.widths[-1] / task.n

@@ -161,3 +161,22 @@ def test_ray_executor_matches_local(tmp_path):
         ray.shutdown()
     assert res.ran == spec.n_trials
     assert _rows(tmp_path / "ray.sqlite", spec) == _rows(tmp_path / "local.sqlite", spec)
+
+
+@pytest.mark.slow
+def test_worker_crash_blames_only_the_culprit(tmp_path):
+    from injcheck.sweep.trials import _unit, fake_trial
+
+    spec = fake_spec(n=(3,), alpha=(3.0, 6.0), trials=3, trial_options=(("crash_rate", 0.25),))
+    tasks = [t for _, t, _ in plan_tasks(spec, {})]
+    culprits = {(t.point_key, t.trial) for t in tasks if _unit(t.seed, "crash") < 0.25}
+    assert 1 <= len(culprits) < len(tasks)  # the fixed seeds give a mix
+    run_sweep(spec, tmp_path / "s.sqlite", workers=2, progress=False)
+    rows = {(r["point_key"], r["trial"]): r for r in _rows(tmp_path / "s.sqlite", spec)}
+    assert len(rows) == len(tasks)
+    for t in tasks:
+        row = rows[(t.point_key, t.trial)]
+        if (t.point_key, t.trial) in culprits:
+            assert row["status"] == "unknown" and "worker process died" in row["message"]
+        else:
+            assert row["status"] == fake_trial(t)["status"]
