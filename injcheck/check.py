@@ -24,7 +24,9 @@ def _validate_time_limit(time_limit) -> float | None:
     try:
         value = float(time_limit)
     except (TypeError, ValueError) as exc:
-        raise InvalidArgumentError(f"time_limit must be a number of seconds, got {time_limit!r}") from exc
+        raise InvalidArgumentError(
+            f"time_limit must be a number of seconds, got {time_limit!r}"
+        ) from exc
     if not np.isfinite(value) or value <= 0:
         raise InvalidArgumentError(f"time_limit must be positive and finite, got {time_limit!r}")
     return value
@@ -36,12 +38,16 @@ def _validate_box(input_box, n: int) -> tuple[np.ndarray, np.ndarray] | None:
     if np.isscalar(input_box):
         radius = float(input_box)
         if not np.isfinite(radius) or radius <= 0:
-            raise InvalidArgumentError(f"input_box radius must be positive and finite, got {input_box!r}")
+            raise InvalidArgumentError(
+                f"input_box radius must be positive and finite, got {input_box!r}"
+            )
         return -radius * np.ones(n), radius * np.ones(n)
     try:
         lo, hi = (np.asarray(v, dtype=np.float64).reshape(-1) for v in input_box)
     except (TypeError, ValueError) as exc:
-        raise InvalidArgumentError("input_box must be a radius or a pair (lo, hi) of arrays") from exc
+        raise InvalidArgumentError(
+            "input_box must be a radius or a pair (lo, hi) of arrays"
+        ) from exc
     lo, hi = np.broadcast_to(lo, (n,)).copy(), np.broadcast_to(hi, (n,)).copy()
     if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)) and np.all(lo < hi)):
         raise InvalidArgumentError("input_box needs finite bounds with lo < hi in every coordinate")
@@ -131,7 +137,9 @@ def check(
         from .one_layer import check_layer
 
         if method not in ONE_LAYER_METHODS:
-            raise InvalidArgumentError(f"one-layer method must be one of {ONE_LAYER_METHODS}, got {method!r}")
+            raise InvalidArgumentError(
+                f"one-layer method must be one of {ONE_LAYER_METHODS}, got {method!r}"
+            )
         verdict = check_layer(
             layers[0].weight, method=method, time_limit=time_limit, exact_value=exact_value
         )

@@ -92,7 +92,9 @@ def random_relu_net(
     n = _as_int_list([n], "n")[0]
     widths = _as_int_list(widths, "widths")
     if n < 1 or not widths or min(widths) < 1:
-        raise InvalidNetworkError(f"need n >= 1 and at least one positive width, got n={n}, widths={widths}")
+        raise InvalidNetworkError(
+            f"need n >= 1 and at least one positive width, got n={n}, widths={widths}"
+        )
     gen = seed_generator(seed)
     modules: list[nn.Module] = []
     fan_in = n
@@ -107,7 +109,11 @@ def random_relu_net(
 
 
 def _checked_array(a, name: str, ndim: int) -> np.ndarray:
-    arr = np.asarray(a, dtype=np.float64) if not torch.is_tensor(a) else a.detach().cpu().double().numpy()
+    arr = (
+        np.asarray(a, dtype=np.float64)
+        if not torch.is_tensor(a)
+        else a.detach().cpu().double().numpy()
+    )
     if arr.ndim != ndim:
         raise InvalidNetworkError(f"{name} must be {ndim}-D, got shape {arr.shape}")
     if arr.size == 0:
@@ -142,7 +148,9 @@ def make_layers(weights: Sequence, biases: Sequence | None = None) -> list[Layer
         if b is not None:
             b = _checked_array(b, f"bias of layer {k}", 1)
             if b.shape[0] != w.shape[0]:
-                raise InvalidNetworkError(f"bias of layer {k} has length {b.shape[0]}, expected {w.shape[0]}")
+                raise InvalidNetworkError(
+                    f"bias of layer {k} has length {b.shape[0]}, expected {w.shape[0]}"
+                )
             if not np.any(b):
                 b = None
         layers.append(Layer(w, b))
@@ -176,7 +184,9 @@ def layers_from_model(model: nn.Module) -> list[Layer]:
     for pos, mod in enumerate(modules):
         if isinstance(mod, nn.Linear):
             if expect_relu:
-                raise InvalidNetworkError(f"module {pos} (Linear) follows a Linear without a ReLU in between")
+                raise InvalidNetworkError(
+                    f"module {pos} (Linear) follows a Linear without a ReLU in between"
+                )
             weights.append(mod.weight)
             biases.append(mod.bias)
             expect_relu = True
@@ -264,7 +274,9 @@ def _layers_from_named_arrays(named: dict) -> list[Layer]:
     b_keys = sorted(vectors, key=order_key)
     if b_keys and len(b_keys) != len(w_keys):
         raise InvalidNetworkError(f"{len(w_keys)} weight matrices but {len(b_keys)} bias vectors")
-    return make_layers([weights[k] for k in w_keys], [vectors[k] for k in b_keys] if b_keys else None)
+    return make_layers(
+        [weights[k] for k in w_keys], [vectors[k] for k in b_keys] if b_keys else None
+    )
 
 
 def forward(layers: Sequence[Layer], x: np.ndarray) -> np.ndarray:

@@ -68,7 +68,13 @@ def solve_highs(
     threads : int
         HiGHS threads; 1 keeps results reproducible and sweeps parallel.
     """
-    opts = {"threads": int(threads), "random_seed": 0, "output_flag": False, "mip_rel_gap": 0.0, "mip_abs_gap": 0.5}
+    opts = {
+        "threads": int(threads),
+        "random_seed": 0,
+        "output_flag": False,
+        "mip_rel_gap": 0.0,
+        "mip_abs_gap": 0.5,
+    }
     if time_limit is not None:
         opts["time_limit"] = float(max(time_limit, 1e-3))
     opts.update(options or {})
@@ -93,3 +99,37 @@ def solve_highs(
         result.objective = float(problem.value)
         result.values = {v.name(): np.asarray(v.value, dtype=float) for v in problem.variables()}
     return result
+
+
+_banner_shown = False
+
+
+def quiet_highs():
+    """A ``highspy.Highs`` instance with logging off.
+
+    HiGHS prints a banner to the process' stdout when the first instance is built,
+    before any option can be set; we send that one write to /dev/null so that
+    ``--json`` output stays clean.
+    """
+    import os
+    import sys
+
+    import highspy
+
+    global _banner_shown
+    if _banner_shown:
+        highs = highspy.Highs()
+    else:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as devnull:
+                os.dup2(devnull.fileno(), 1)
+                highs = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        _banner_shown = True
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("threads", 1)
+    return highs

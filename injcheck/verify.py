@@ -98,7 +98,10 @@ def exact_forward(layers_q, x_q: list[Fraction]) -> list[Fraction]:
 
 
 def exact_layers(layers: Sequence[Layer]):
-    return [(_q_mat(layer.weight), None if layer.bias is None else _q_vec(layer.bias)) for layer in layers]
+    return [
+        (_q_mat(layer.weight), None if layer.bias is None else _q_vec(layer.bias))
+        for layer in layers
+    ]
 
 
 def _affine_map(layers_q, pattern: Sequence[np.ndarray], n: int):
@@ -179,7 +182,10 @@ def exact_collision(
     if fix_x:
         x_fixed = _q_vec(x)
         m_q = [row[n:] for row in m_q]
-        rhs = [r - sum((a * b for a, b in zip(row[:n], x_fixed)), Fraction(0)) for r, row in zip(rhs, jx)]
+        rhs = [
+            r - sum((a * b for a, b in zip(row[:n], x_fixed)), Fraction(0))
+            for r, row in zip(rhs, jx)
+        ]
         v_float = np.asarray(y, dtype=np.float64)
     else:
         v_float = np.concatenate([x, y]).astype(np.float64)
@@ -198,7 +204,8 @@ def exact_collision(
             rows = [keep_rows[i] for i in row_perm[:rank]]
             a = [[m_q[r][c] for c in pivots] for r in rows]
             b = [
-                rhs[r] - sum((m_q[r][c] * v_q[c] for c in range(len(v_q)) if c not in pivots), Fraction(0))
+                rhs[r]
+                - sum((m_q[r][c] * v_q[c] for c in range(len(v_q)) if c not in pivots), Fraction(0))
                 for r in rows
             ]
             sol = _solve_square(a, b)

@@ -1,0 +1,327 @@
+"""Exact injectivity of one ReLU layer ``x -> ReLU(W x)``.
+
+Three independent methods:
+
+* ``gordan`` (default): LP-only branching on Gordan certificates with a pool of
+  certificates and a disjoint-certificate bound (:mod:`.gordan`).
+* ``milp``: the CVXPY/HiGHS MILP of :mod:`.milp`.
+* ``brute``: exact enumeration of the arrangement's cells (:mod:`.brute_force`), ``n <= 3``.
+
+Generic ``W`` (every ``n`` rows independent) is injective iff ``P*(W) >= n``; for
+other ``W`` the rank form of the spanning criterion is decided instead.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..exceptions import InvalidArgumentError
+from ..networks import Layer
+from ..verdict import Verdict
+from ..verify import verify_witness
+from .brute_force import brute_force_layer, exact_collision_pair
+from .geometry import cell_point, collision_from_cell_point, genericity
+from .gordan import GordanSearch
+
+__all__ = ["check_layer", "halfspace_depth"]
+
+#: Largest n accepted by the brute-force method.
+BRUTE_MAX_N = 4
+
+
+def _deadline(time_limit: float | None) -> float | None:
+    return None if time_limit is None else time.perf_counter() + time_limit
+
+
+def _remaining(deadline: float | None) -> float | None:
+    return None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
+
+
+def _verdict(weight, method, status, **fields) -> Verdict:
+    m, n = weight.shape
+    return Verdict(status=status, mode="global", method=method, architecture=[n, m], **fields)
+
+
+def _witness_verdict(weight, method, x_cell, certificate, stats, solver_status) -> Verdict:
+    """Turn a cell point with rank-deficient active rows into a verified verdict."""
+    pair = collision_from_cell_point(weight, x_cell)
+    if pair is None:
+        return _verdict(
+            weight,
+            method,
+            "unknown",
+            certificate=certificate,
+            stats=stats,
+            solver_status=solver_status,
+            message="the solver's cell has spanning active rows; no witness could be built",
+        )
+    return _verified(weight, method, pair, certificate, stats, solver_status)
+
+
+def _verified(weight, method, pair, certificate, stats, solver_status) -> Verdict:
+    check = verify_witness([Layer(weight)], *pair)
+    if not check.ok:
+        return _verdict(
+            weight,
+            method,
+            "unknown",
+            certificate=certificate,
+            stats=stats,
+            solver_status=solver_status,
+            verification=check.to_dict(),
+            message=f"witness failed verification: {check.reason}",
+        )
+    active = int(np.sum(weight @ check.x > 0))
+    certificate = dict(certificate, active_rows_at_x=active)
+    return _verdict(
+        weight,
+        method,
+        "non-injective",
+        certificate=certificate,
+        stats=stats,
+        solver_status=solver_status,
+        verification=check.to_dict(),
+        witness={"x": check.x.tolist(), "y": check.y.tolist()},
+    )
+
+
+# --------------------------------------------------------------------------- gordan
+def _decide_gordan(weight, deadline, exact_certificates=False) -> Verdict:
+    m, n = weight.shape
+    gen = genericity(weight)
+    budget = "count" if gen.generic else "rank"
+    search = GordanSearch(
+        weight,
+        budget=budget,
+        limit=n - 1,
+        packing=gen.generic,
+        exact_certificates=exact_certificates,
+        deadline=deadline,
+    )
+    result = search.run()
+    cert = {
+        "n": n,
+        "m": m,
+        "criterion": budget,
+        "genericity": gen.reason,
+        "generic_verified": gen.verified,
+    }
+    if result.outcome == "found":
+        return _witness_verdict(weight, "gordan", result.x, cert, result.stats, "found")
+    if result.outcome == "exhausted" and not search.ambiguous_span:
+        if budget == "count":
+            cert["p_star_lower"] = n
+        return _verdict(
+            weight,
+            "gordan",
+            "injective",
+            certificate=cert,
+            stats=result.stats,
+            solver_status="exhausted",
+        )
+    message = result.message or "a near-dependent row made the rank decisions fragile"
+    return _verdict(
+        weight,
+        "gordan",
+        "unknown",
+        certificate=cert,
+        stats=result.stats,
+        solver_status=result.outcome,
+        message=message,
+    )
+
+
+def _p_star_gordan(weight, deadline) -> tuple[int | None, int, np.ndarray | None, dict, str]:
+    """Exact P* by iterative deepening on the count budget.
+
+    Returns ``(p_star or None, proven lower bound, witness cell point, stats, status)``.
+    """
+    m, n = weight.shape
+    zero_rows = int(np.sum(~weight.any(axis=1)))
+    stats: dict = {"nodes": 0, "lps": 0}
+    for k in range(zero_rows, m + 1):
+        result = GordanSearch(weight, budget="count", limit=k, deadline=deadline).run()
+        stats = {key: stats.get(key, 0) + result.stats.get(key, 0) for key in ("nodes", "lps")}
+        if result.outcome == "found":
+            return k, k, result.x, stats, "found"
+        if result.outcome != "exhausted":
+            return None, k, None, stats, result.outcome
+    return m, m, None, stats, "exhausted"  # pragma: no cover - the all-rows set is always feasible
+
+
+# --------------------------------------------------------------------------- milp
+def _decide_milp(weight, deadline, exact_value) -> Verdict:
+    from .milp import build_layer_milp, solve_layer_milp  # cvxpy is slow to import
+
+    m, n = weight.shape
+    milp = build_layer_milp(weight, decision=not exact_value)
+    result = solve_layer_milp(milp, time_limit=_remaining(deadline))
+    stats = {"binaries": milp.binaries, "solve_time": result.wall_time}
+    cert: dict = {"n": n, "m": m}
+    if result.dual_bound is not None and exact_value:
+        cert["p_star_lower"] = int(np.ceil(result.dual_bound - 1e-6))
+    if result.outcome in ("optimal", "feasible"):
+        x = result.values["x"]
+        count = int(round(float(np.sum(result.values["z"]))))
+        if exact_value:
+            cert["p_star_upper"] = count
+            if result.outcome == "optimal":
+                cert["p_star"] = count
+        if count <= n - 1:
+            # Push the rows the MILP kept non-positive strictly negative (exact cell normalisation).
+            cell = cell_point(weight, result.values["z"] < 0.5)
+            if cell is None:
+                return _verdict(
+                    weight,
+                    "milp",
+                    "unknown",
+                    certificate=cert,
+                    stats=stats,
+                    solver_status=result.raw_status,
+                    message="the MILP point is not in an open cell (non-generic W?)",
+                )
+            return _witness_verdict(weight, "milp", cell, cert, stats, result.raw_status)
+        if result.outcome == "feasible":
+            return _verdict(
+                weight,
+                "milp",
+                "unknown",
+                certificate=cert,
+                stats=stats,
+                solver_status=result.raw_status,
+                message="time limit reached",
+            )
+        # Optimal with >= n positive rows: sanity-check the incumbent against its count.
+        if int(np.sum(weight @ x > 1e-9 * np.abs(weight).sum(axis=1))) > count:
+            return _verdict(
+                weight,
+                "milp",
+                "unknown",
+                certificate=cert,
+                stats=stats,
+                solver_status=result.raw_status,
+                message="solver point disagrees with its objective",
+            )
+        return _milp_injective(weight, cert, stats, result.raw_status, deadline)
+    if result.outcome == "infeasible" and not exact_value:
+        return _milp_injective(weight, cert, stats, result.raw_status, deadline)
+    return _verdict(
+        weight,
+        "milp",
+        "unknown",
+        certificate=cert,
+        stats=stats,
+        solver_status=result.raw_status,
+        message="time limit reached" if result.raw_status == "user_limit" else "solver trouble",
+    )
+
+
+def _milp_injective(weight, cert, stats, raw_status, deadline) -> Verdict:
+    """P* >= n is proven; injectivity follows for generic W, else confirm with the rank form."""
+    n = weight.shape[1]
+    cert.setdefault("p_star_lower", n)
+    gen = genericity(weight)
+    cert.update(genericity=gen.reason, generic_verified=gen.verified)
+    if gen.generic:
+        cert["criterion"] = "count"
+        return _verdict(
+            weight, "milp", "injective", certificate=cert, stats=stats, solver_status=raw_status
+        )
+    rank_verdict = _decide_gordan(weight, deadline)
+    rank_verdict.method = "milp+rank"
+    rank_verdict.certificate = dict(cert, **rank_verdict.certificate)
+    return rank_verdict
+
+
+# --------------------------------------------------------------------------- brute
+def _decide_brute(weight) -> Verdict:
+    m, n = weight.shape
+    if n > BRUTE_MAX_N:
+        raise InvalidArgumentError(
+            f"method='brute' enumerates cells and needs n <= {BRUTE_MAX_N}, got n={n}"
+        )
+    start = time.perf_counter()
+    found = brute_force_layer(weight)
+    stats = {"cells": found["cells"], "enumeration_time": time.perf_counter() - start}
+    cert = {"n": n, "m": m, "p_star": found["p_star"], "criterion": "rank"}
+    if found["injective"]:
+        return _verdict(
+            weight, "brute", "injective", certificate=cert, stats=stats, solver_status="enumerated"
+        )
+    x_q, y_q = exact_collision_pair(weight, found["witness_point"])
+    pair = (np.array([float(v) for v in x_q]), np.array([float(v) for v in y_q]))
+    return _verified(weight, "brute", pair, cert, stats, "enumerated")
+
+
+# --------------------------------------------------------------------------- public
+def check_layer(
+    weight: np.ndarray,
+    *,
+    method: str = "auto",
+    time_limit: float | None = None,
+    exact_value: bool = False,
+) -> Verdict:
+    """Decide injectivity of ``x -> ReLU(W x)`` (validated float64 ``W`` of shape ``(m, n)``).
+
+    Parameters
+    ----------
+    method : {"auto", "gordan", "milp", "brute"}
+    time_limit : float, optional
+        Seconds; on expiry the verdict is ``unknown`` with the bounds proven so far.
+    exact_value : bool
+        Also compute ``P*(W)`` exactly (``certificate["p_star"]``).
+
+    Returns
+    -------
+    Verdict
+    """
+    deadline = _deadline(time_limit)
+    if method == "brute":
+        return _decide_brute(weight)
+    if method == "milp":
+        return _decide_milp(weight, deadline, exact_value)
+    if not exact_value:
+        return _decide_gordan(weight, deadline)
+    m, n = weight.shape
+    p_star, lower, x_cell, stats, status = _p_star_gordan(weight, deadline)
+    if p_star is None:
+        return _verdict(
+            weight,
+            "gordan",
+            "unknown",
+            certificate={"n": n, "m": m, "p_star_lower": lower},
+            stats=stats,
+            solver_status=status,
+            message="time limit reached",
+        )
+    cert = {"n": n, "m": m, "p_star": p_star}
+    if p_star <= n - 1:
+        return _witness_verdict(weight, "gordan", x_cell, cert, stats, status)
+    decision = _decide_gordan(weight, deadline)
+    decision.certificate = dict(decision.certificate, **cert)
+    return decision
+
+
+def halfspace_depth(
+    weight, *, method: str = "gordan", time_limit: float | None = None
+) -> int | None:
+    """``P*(W) = min_{x != 0} #{i : <w_i, x> >= 0}``, the halfspace depth of the origin.
+
+    Returns None when the time limit is reached first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> halfspace_depth(np.array([[1.0], [-1.0], [2.0]]))
+    1
+    """
+    from ..networks import make_layers
+
+    weight = make_layers([weight])[0].weight
+    if method == "brute":
+        return _decide_brute(weight).certificate["p_star"]
+    if method == "milp":
+        return _decide_milp(weight, _deadline(time_limit), True).certificate.get("p_star")
+    return _p_star_gordan(weight, _deadline(time_limit))[0]

@@ -1,0 +1,175 @@
+"""Geometry of one layer ``x -> ReLU(W x)``: cells, collisions, certificates, genericity.
+
+Notation follows the README: ``T`` is a set of rows forced strictly negative,
+``A = {i : <w_i, x> > 0}`` the active rows at a point ``x`` of an open cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from itertools import combinations
+from math import comb
+
+import numpy as np
+
+from ..solvers import quiet_highs
+
+#: Relative size below which a row's residual counts as "in the span" of others.
+SPAN_TOL = 1e-9
+#: Largest number of n x n minors we enumerate to verify genericity exactly.
+MAX_MINORS = 200_000
+
+
+def cell_point(weight: np.ndarray, negative_rows: np.ndarray) -> np.ndarray | None:
+    """A point ``x`` with ``<w_i, x> <= -1`` for every row in ``negative_rows``, or None.
+
+    By homogeneity this is feasible iff the open cone ``{W_T x < 0}`` is non-empty
+    (THEORY.md section 2), so the margin 1 is a normalisation, not an approximation.
+    """
+    import highspy
+
+    rows = weight[np.asarray(negative_rows, dtype=bool)]
+    n = weight.shape[1]
+    if rows.shape[0] == 0:
+        return np.ones(n) / np.sqrt(n)
+    highs = quiet_highs()
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n, rows.shape[0]
+    lp.col_cost_ = np.zeros(n)
+    # Bounded x keeps the vertex finite; the cone is scale-free so a large box is harmless.
+    scale = 1e6
+    lp.col_lower_, lp.col_upper_ = -scale * np.ones(n), scale * np.ones(n)
+    lp.row_lower_ = -highspy.kHighsInf * np.ones(rows.shape[0])
+    lp.row_upper_ = -np.ones(rows.shape[0])
+    csc = _to_csc(rows)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc
+    highs.passModel(lp)
+    highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    x = np.array(highs.getSolution().col_value)
+    if not np.all(rows @ x < 0):
+        return None
+    return x
+
+
+def _to_csc(matrix: np.ndarray):
+    starts, index, values = [0], [], []
+    for col in matrix.T:
+        nz = np.flatnonzero(col)
+        index.extend(nz.tolist())
+        values.extend(col[nz].tolist())
+        starts.append(len(index))
+    return np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32), np.array(values)
+
+
+def collision_from_cell_point(
+    weight: np.ndarray, x: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Build ``y != x`` with ``ReLU(W x) = ReLU(W y)`` from a cell point with rank-deficient active rows.
+
+    THEORY.md section 2: take ``d`` in ``null(W_A)`` and ``y = x + t d`` with
+    ``0 < t < min_{i not in A} |<w_i,x>| / |<w_i,d>|``; we use half of that bound so
+    every inactive row stays strictly negative. Returns None if ``W_A`` has full rank.
+    """
+    pre = weight @ x
+    active = pre > 0
+    n = weight.shape[1]
+    if active.any():
+        _, sing, vt = np.linalg.svd(weight[active], full_matrices=True)
+        rank = int(np.sum(sing > sing[0] * 1e-10)) if sing.size else 0
+        if rank >= n:
+            return None
+        d = vt[-1]
+    else:
+        d = np.eye(n)[0]
+    d = d / np.linalg.norm(d)
+    slope = weight[~active] @ d
+    room = np.abs(pre[~active])
+    moving = np.abs(slope) > 0
+    t = 0.5 * np.min(room[moving] / np.abs(slope[moving])) if moving.any() else np.linalg.norm(x)
+    t = min(t, np.linalg.norm(x))
+    return x, x + t * d
+
+
+@dataclass
+class Genericity:
+    """Whether every ``n`` rows of ``W`` are linearly independent.
+
+    ``generic`` is True when no structure was found; ``verified`` says whether all
+    ``n x n`` minors were checked (only when there are at most ``MAX_MINORS``).
+    """
+
+    generic: bool
+    verified: bool
+    reason: str
+
+
+def genericity(weight: np.ndarray) -> Genericity:
+    """Screen ``W`` for the structures that break the count criterion ``P* >= n``.
+
+    Zero rows, parallel rows, rank deficiency and integer-like (small-denominator)
+    entries are detected; when few enough, all maximal minors are checked.
+    """
+    m, n = weight.shape
+    norms = np.linalg.norm(weight, axis=1)
+    if np.any(norms == 0):
+        return Genericity(False, True, "zero rows")
+    if np.linalg.matrix_rank(weight) < n:
+        return Genericity(False, True, "rank(W) < n")
+    unit = weight / norms[:, None]
+    cos = unit @ unit.T
+    np.fill_diagonal(cos, 0)
+    if np.any(np.abs(cos) > 1 - 1e-12):
+        return Genericity(False, True, "parallel rows")
+    if np.all(weight * 1024 == np.round(weight * 1024)):
+        return Genericity(False, False, "integer-like entries (rows may be linearly dependent)")
+    if n == 1:
+        return Genericity(True, True, "no zero rows")
+    if comb(m, n) <= MAX_MINORS:
+        subsets = np.array(list(combinations(range(m), n)))
+        dets = np.abs(np.linalg.det(unit[subsets]))
+        if np.any(dets < 1e-10):
+            return Genericity(False, True, "n rows are (nearly) linearly dependent")
+        return Genericity(True, True, "all maximal minors are non-zero")
+    return Genericity(True, False, "no zero, parallel or integer-like rows (minors not enumerated)")
+
+
+def certificate_is_valid(weight: np.ndarray, support: np.ndarray, tol: float = 1e-9) -> bool:
+    """Float check of a Gordan certificate: ``0`` lies in the relative interior of
+    ``conv{w_i : i in support}`` with a clear margin.
+
+    The weights are recomputed on the support by least squares (``W_T^T lam = 0``,
+    ``sum lam = 1``); they must be positive and the residual tiny.
+    """
+    rows = weight[support]
+    unit = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    system = np.vstack([unit.T, np.ones(len(support))])
+    rhs = np.zeros(system.shape[0])
+    rhs[-1] = 1.0
+    lam, *_ = np.linalg.lstsq(system, rhs, rcond=None)
+    residual = np.linalg.norm(system @ lam - rhs)
+    return bool(residual < tol and np.all(lam > tol))
+
+
+def certificate_is_exact(weight: np.ndarray, support: np.ndarray) -> bool:
+    """Exact rational check of a Gordan certificate on a minimal (affinely independent) support.
+
+    Solves ``W_T^T lam = 0, sum lam = 1`` exactly and requires ``lam > 0``.
+    """
+    from ..verify import _solve_square
+
+    rows = [[Fraction(float(v)) for v in weight[i]] for i in support]
+    k, n = len(rows), len(rows[0])
+    eqs = [[rows[j][c] for j in range(k)] for c in range(n)] + [[Fraction(1)] * k]
+    rhs = [Fraction(0)] * n + [Fraction(1)]
+    # Pick k independent equations (the support of a vertex certificate is minimal).
+    float_eqs = np.array([[float(v) for v in row] for row in eqs])
+    _, _, perm = __import__("scipy.linalg").linalg.qr(float_eqs.T, pivoting=True, mode="economic")
+    chosen = list(perm[:k])
+    lam = _solve_square([eqs[r] for r in chosen], [rhs[r] for r in chosen])
+    if lam is None or any(v <= 0 for v in lam):
+        return False
+    return all(sum((a * b for a, b in zip(row, lam)), Fraction(0)) == r for row, r in zip(eqs, rhs))
