@@ -14,14 +14,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import cvxpy as cp
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-#: What a CVXPY status proves. Unlisted statuses mean "unknown".
+if TYPE_CHECKING:  # cvxpy takes seconds to import; only the MILP paths need it
+    import cvxpy as cp
+
+#: What a CVXPY status string proves. Unlisted statuses mean "unknown".
 OUTCOMES = {
-    cp.OPTIMAL: "optimal",
-    cp.INFEASIBLE: "infeasible",
-    cp.USER_LIMIT: "limit",
+    "optimal": "optimal",
+    "infeasible": "infeasible",
+    "user_limit": "limit",
 }
 
 #: HiGHS' ``primal_solution_status`` value for "a feasible point is available".
