@@ -36,9 +36,10 @@ __all__ = [
 ]
 
 # Trapezoid rule for E over xi ~ N(0, 1) on [-9, 9]: the integrand is analytic, so the
-# rule converges geometrically; dx = 0.02 agrees with dx = 0.0025 to ~1e-12 at the
-# threshold, while 160 Gauss-Hermite nodes were off by 4e-9 (node spacing too coarse).
-_DXI = 0.02
+# rule converges geometrically; dx = 0.04 agrees with dx = 0.0025 to ~1e-13 at the
+# threshold (and with adaptive quad in the tests), while 160 Gauss-Hermite nodes were
+# off by 4e-9 (node spacing too coarse for the narrow features of N(xi)).
+_DXI = 0.04
 _XI = np.arange(-9.0, 9.0 + _DXI / 2, _DXI)
 _W = np.exp(-0.5 * _XI**2) / math.sqrt(2.0 * math.pi) * _DXI
 _CS = 1e-30  # complex-step size
@@ -136,10 +137,13 @@ def _point(theta, alpha) -> OneRSBPoint:
     )
 
 
-def _newton(fun_jac, x0, tol=1e-13, maxiter=60, valid=lambda x: True):
-    """Damped Newton on a square system; halves the step until the residual drops."""
+def _newton(fun, jac, x0, tol=1e-13, maxiter=60, valid=lambda x: True):
+    """Damped Newton on a square system, reusing the Jacobian while the residual at
+    least halves per step (each Jacobian costs six gradients)."""
     x = np.array(x0, dtype=float)
-    r, j = fun_jac(x)
+    r = fun(x)
+    j = jac(x)
+    fresh = True
     for _ in range(maxiter):
         nr = np.linalg.norm(r)
         if nr < tol:
@@ -149,13 +153,21 @@ def _newton(fun_jac, x0, tol=1e-13, maxiter=60, valid=lambda x: True):
         while t > 1e-6:
             xn = x + t * step
             if valid(xn):
-                rn, jn = fun_jac(xn)
+                rn = fun(xn)
                 if np.all(np.isfinite(rn)) and np.linalg.norm(rn) < (1 - 1e-4 * t) * nr:
                     break
             t *= 0.5
         else:
+            if not fresh:  # stale Jacobian: refresh and retry before giving up
+                j, fresh = jac(x), True
+                continue
             raise RuntimeError("1RSB Newton iteration stalled")
-        x, r, j = xn, rn, jn
+        ratio = np.linalg.norm(rn) / nr
+        x, r = xn, rn
+        if ratio > 0.5 or t < 1.0:
+            j, fresh = jac(x), True
+        else:
+            fresh = False
     if np.linalg.norm(r) > 1e3 * tol:
         raise RuntimeError("1RSB Newton iteration did not converge")
     return x
@@ -169,7 +181,7 @@ def _valid(theta) -> bool:
 def solve_1rsb(alpha: float, theta0=None) -> OneRSBPoint:
     """Stationary point ``(q, chi, c)`` of the 1RSB functional at ``alpha``."""
     theta0 = _THETA_REF if theta0 is None else np.asarray(theta0, dtype=float)
-    theta = _newton(lambda t: (_grad(t, alpha), _hess(t, alpha)), theta0, valid=_valid)
+    theta = _newton(lambda t: _grad(t, alpha), lambda t: _hess(t, alpha), theta0, valid=_valid)
     return _point(theta, alpha)
 
 
@@ -182,18 +194,21 @@ def capacity_1rsb(theta0=None, alpha0: float = _ALPHA_REF) -> OneRSBPoint:
     """1RSB threshold: stationary point with ``f = 1``; solves 4 equations in 4 unknowns."""
     x0 = np.append(_THETA_REF if theta0 is None else theta0, alpha0)
 
-    def fun_jac(x):
+    def fun(x):
+        theta, alpha = x[:3], x[3]
+        return np.append(_grad(theta, alpha), np.real(energy_1rsb(theta, alpha)) - 1.0)
+
+    def jac(x):
         theta, alpha = x[:3], x[3]
         g = _grad(theta, alpha)
-        r = np.append(g, np.real(energy_1rsb(theta, alpha)) - 1.0)
         j = np.zeros((4, 4))
         j[:3, :3] = _hess(theta, alpha)
         j[:3, 3] = _dgrad_dalpha(theta)
         j[3, :3] = g
         j[3, 3] = np.real(energy_1rsb(theta, 1.0) - energy_1rsb(theta, 0.0))
-        return r, j
+        return j
 
-    x = _newton(fun_jac, x0, valid=lambda x: _valid(x) and x[3] > 2)
+    x = _newton(fun, jac, x0, valid=lambda x: _valid(x) and x[3] > 2)
     return _point(x[:3], x[3])
 
 
