@@ -72,6 +72,8 @@ def solve_highs(
     threads : int
         HiGHS threads; 1 keeps results reproducible and sweeps parallel.
     """
+    import cvxpy as cp
+
     opts = {
         "threads": int(threads),
         "random_seed": 0,
