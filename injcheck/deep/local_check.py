@@ -54,6 +54,8 @@ class LocalProblem:
         *,
         below: int | None = None,
         strict: bool = False,
+        only_last: bool = False,
+        count_cuts: Sequence[int] = (),
     ):
         n = bounds.lo.size
         self.layers, self.bounds = layers, bounds
@@ -68,6 +70,11 @@ class LocalProblem:
         # ``below``: only layers 1..below-1 may fail (to find the earliest failing layer).
         limit = depth + 1 if below is None else below
         cons += [self.pick[k] == 0 for k in range(depth) if not self.can_fail[k] or k + 1 >= limit]
+        if only_last:
+            cons += [self.pick[k] == 0 for k in range(depth - 1)]
+        # Layers proven locally injective: a point on a boundary may take the binaries of
+        # an adjacent region, which has >= n active units there.
+        cons += [cp.sum(self.copy.active[j - 1]) >= n for j in count_cuts]
         for k, layer in enumerate(layers):
             width = layer.weight.shape[0]
             cons.append(cp.sum(self.copy.active[k]) <= n - 1 + width * (1 - self.pick[k]))
@@ -198,10 +205,8 @@ def check_local(
         if outcome != "verified":
             break
         found = (check, layer)
-        below = layer
-        if layer == 1 or budget.expired():
-            proven_first = layer == 1
-            break
+        proven_first = True  # layers 1..layer-1 were proven before this one was searched
+        break
     stats["milp_solves"] = solves
     base = {"stats": stats, "certificate": certificate, "solver_status": last or ""}
     if found is not None:
@@ -237,29 +242,50 @@ def check_local(
 
 
 def _solve_with_fallback(layers, bounds, homogeneous, margin, below, lo, hi, box, budget, threads):
-    """One relaxed solve (a proof when infeasible); if its point does not give a verified
-    witness (a boundary point of non-generic weights), one strict solve.
+    """Search failing layers 1, 2, ... in turn (the MILP for layer k needs only layers
+    1..k, and the layers already cleared give count cuts). Each is one relaxed solve (a
+    proof when infeasible); if its point does not give a verified witness (a boundary
+    point of non-generic weights), one strict solve.
 
     Returns ``(outcome, check, layer, raw status, seconds)`` with outcome in
     ``infeasible | verified | unverified | undecided | undecodable``.
     """
     seconds, check, layer, raw = 0.0, None, None, ""
-    for strict in (False, True):
-        prob = build_local(layers, bounds, homogeneous, margin, below=below, strict=strict)
-        res = solve_highs(prob.problem, time_limit=budget.remaining(), threads=threads)
-        seconds += res.wall_time
-        raw = res.raw_status
-        if res.outcome == "infeasible":
-            # Only the relaxed model proves anything; a strict one being infeasible
-            # after a relaxed point means the point was a boundary artefact we cannot use.
-            return ("infeasible" if not strict else "unverified"), check, layer, raw, seconds
-        if res.outcome not in ("optimal", "feasible"):
-            return "undecided", check, layer, raw, seconds
-        try:
-            candidates, layer = local_candidates(layers, prob, res.values, lo, hi, homogeneous)
-        except (KeyError, ValueError, IndexError):
-            return "undecodable", check, layer, raw, seconds
-        check = try_witnesses(layers, candidates, box=box)
-        if check is not None and check.ok:
-            return "verified", check, layer, raw, seconds
-    return "unverified", check, layer, raw, seconds
+    depth = len(layers) if below is None else below - 1
+    for k in range(1, depth + 1):
+        sub = Bounds(bounds.lower[:k], bounds.upper[:k], bounds.lo, bounds.hi)
+        if int(np.sum(sub.state(k - 1) == ON)) >= lo.size:
+            continue  # n always-on units: layer k cannot fail
+        for strict in (False, True):
+            prob = build_local(
+                layers[:k],
+                sub,
+                homogeneous,
+                margin,
+                strict=strict,
+                only_last=True,
+                count_cuts=range(1, k),
+            )
+            res = solve_highs(prob.problem, time_limit=budget.remaining(), threads=threads)
+            seconds += res.wall_time
+            raw = res.raw_status
+            if res.outcome == "infeasible":
+                if strict:
+                    # The relaxed point was a boundary artefact and the strict model has
+                    # nothing: we can neither prove nor refute this layer.
+                    return "unverified", check, layer, raw, seconds
+                break  # layer k proven: go on to k + 1
+            if res.outcome not in ("optimal", "feasible"):
+                return "undecided", check, layer, raw, seconds
+            try:
+                candidates, layer = local_candidates(
+                    layers[:k], prob, res.values, lo, hi, homogeneous
+                )
+            except (KeyError, ValueError, IndexError):
+                return "undecodable", check, layer, raw, seconds
+            check = try_witnesses(layers, candidates, box=box)
+            if check is not None and check.ok:
+                return "verified", check, layer, raw, seconds
+        else:
+            return "unverified", check, layer, raw, seconds
+    return "infeasible", check, layer, raw, seconds
