@@ -74,6 +74,7 @@ def solve_highs(
     """
     import cvxpy as cp
 
+    quiet_highs()  # the first HiGHS instance of a process prints a banner; swallow it here
     opts = {
         "threads": int(threads),
         "random_seed": 0,
