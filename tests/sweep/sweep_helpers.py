@@ -40,6 +40,9 @@ def fake_spec(**changes) -> SweepSpec:
 def strip_timing(rows: list[dict]) -> list[dict]:
     """Rows without the columns that depend on when/where a trial ran, in key order."""
     out = [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in rows]
+    for r in out:  # back ends may put timings among their counters
+        if isinstance(r.get("stats"), dict):
+            r["stats"] = {k: v for k, v in r["stats"].items() if not k.endswith("time")}
     return sorted(out, key=lambda r: (r["point_key"], r["trial"]))
 
 

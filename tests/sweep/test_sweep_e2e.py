@@ -35,7 +35,9 @@ def test_real_checks_n2_n3(tmp_path, method):
             assert (r["p_star"] >= n) == (r["status"] == "injective"), r
         if m <= 2 * n - 1:  # fewer than 2n rows: a hemisphere holds n - 1 or fewer
             assert r["status"] != "injective", r
-    assert {r["status"] for r in rows} <= {"injective", "non-injective"}
+    # unknown is a legitimate outcome (e.g. a witness that fails verification), but the
+    # sweep must see decided trials at these sizes.
+    assert {"injective", "non-injective"} & {r["status"] for r in rows}
 
 
 def test_real_checks_pool_and_report(tmp_path):

@@ -60,7 +60,9 @@ def test_injected_trial_fn_changes_the_hash(tmp_path):
 
 
 def test_worker_count_does_not_change_rows(tmp_path):
-    spec = fake_spec(trials=6, trial_options=(("fail_rate", 0.1), ("unknown_rate", 0.1)))
+    # A short sleep so that both pool workers take trials.
+    options = (("fail_rate", 0.1), ("unknown_rate", 0.1), ("sleep", 0.02))
+    spec = fake_spec(trials=6, trial_options=options)
     run_sweep(spec, tmp_path / "w0.sqlite", workers=0, progress=False)
     run_sweep(spec, tmp_path / "w2.sqlite", workers=2, progress=False)
     reference = _rows(tmp_path / "w0.sqlite", spec)
