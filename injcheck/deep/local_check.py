@@ -84,11 +84,16 @@ class LocalProblem:
             # active: pre >= mu * reach; inactive: pre >= lower (already true)
             act = self.copy.active[k]
             cons.append(self.copy.pre[k] >= mu * reach - cp.multiply(mu - lower, 1 - act))
-            if strict:
-                # Also inactive units at distance: an open region of the full arrangement.
-                # (Misses regions where a unit vanishes identically; used only to escape
-                # boundary points of the relaxed model, never for proofs.)
-                cons.append(self.copy.pre[k] <= -mu * reach + cp.multiply(upper + mu, act))
+            idx = self.copy.undecided[k]
+            if strict and idx.size:
+                # Also inactive undecided units at distance: an open region of the full
+                # arrangement. This misses regions where a unit vanishes identically,
+                # which cannot happen in layer 1 (a nonzero row never vanishes on an open
+                # set; zero rows are always off), so only there is it used for proofs.
+                cons.append(
+                    self.copy.pre[k][idx]
+                    <= -mu[idx] * reach + cp.multiply(upper[idx] + mu[idx], act[idx])
+                )
         self.norm_choice = None
         if homogeneous:
             # |x|_inf = 1: x_j = +1 or x_j = -1 for one chosen (j, sign).
@@ -270,11 +275,11 @@ def _solve_with_fallback(layers, bounds, homogeneous, margin, below, lo, hi, box
             seconds += res.wall_time
             raw = res.raw_status
             if res.outcome == "infeasible":
-                if strict:
+                if strict and k > 1:
                     # The relaxed point was a boundary artefact and the strict model has
                     # nothing: we can neither prove nor refute this layer.
                     return "unverified", check, layer, raw, seconds
-                break  # layer k proven: go on to k + 1
+                break  # layer k proven (the strict model is exact at layer 1): go on
             if res.outcome not in ("optimal", "feasible"):
                 return "undecided", check, layer, raw, seconds
             try:

@@ -1,0 +1,139 @@
+"""Benchmark of the deep MILP checks (global and local) on random bias-free ReLU nets.
+
+Grid: depth 2 and 3, n = 3..6, every layer of width ``alpha * n`` (so the first layer
+has expansion alpha and the later ones 1), plus the target point n = 5, widths (30, 30).
+Each trial runs in its own process with a time limit; a time-out counts at the limit
+in the median (so a median equal to the limit means "mostly undecided").
+
+Usage::
+
+    python experiments/bench_deep.py --seeds 2 --time-limit 15 --workers 2 \
+        --out results/deep
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+
+def grid(alphas, ns, depths, seeds):
+    for depth in depths:
+        for n in ns:
+            for alpha in alphas:
+                for seed in range(seeds):
+                    yield {"n": n, "widths": [alpha * n] * depth, "alpha": alpha, "seed": seed}
+
+
+def run_trial(point: dict, mode: str, time_limit: float) -> dict:
+    """One check; a flat record (status, seconds, binaries)."""
+    from injcheck.deep import check_deep
+    from injcheck.networks import as_layers, random_relu_net
+
+    layers = as_layers(random_relu_net(point["n"], point["widths"], seed=point["seed"]))
+    start = time.perf_counter()
+    verdict = check_deep(layers, mode=mode, time_limit=time_limit)
+    return {
+        **point,
+        "mode": mode,
+        "status": verdict.status,
+        "layer": verdict.layer,
+        "seconds": time.perf_counter() - start,
+        "binaries": verdict.stats.get("binaries"),
+        "time_limit": time_limit,
+    }
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def table(records: list[dict]) -> str:
+    keys = sorted(
+        {(r["n"], tuple(r["widths"]), r["mode"]) for r in records},
+        key=lambda k: (len(k[1]), k[0], k[1], k[2]),
+    )
+    lines = [
+        "| n | widths | mode | median s | injective | non-injective | unknown | binaries |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for n, widths, mode in keys:
+        rows = [
+            r for r in records if r["n"] == n and tuple(r["widths"]) == widths and r["mode"] == mode
+        ]
+        med = statistics.median(min(r["seconds"], r["time_limit"]) for r in rows)
+        count = {
+            s: sum(r["status"] == s for r in rows)
+            for s in ("injective", "non-injective", "unknown")
+        }
+        lines.append(
+            f"| {n} | {','.join(map(str, widths))} | {mode} | {med:.2f} | {count['injective']} | "
+            f"{count['non-injective']} | {count['unknown']} | {rows[0]['binaries']} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--time-limit", type=float, default=15.0)
+    parser.add_argument("--target-time-limit", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--alphas", default="3,6")
+    parser.add_argument("--ns", default="3,4,5,6")
+    parser.add_argument("--depths", default="2,3")
+    parser.add_argument("--out", default="results/deep")
+    args = parser.parse_args()
+    alphas = [int(a) for a in args.alphas.split(",")]
+    ns = [int(a) for a in args.ns.split(",")]
+    depths = [int(a) for a in args.depths.split(",")]
+    jobs = [
+        (p, m, args.time_limit)
+        for p in grid(alphas, ns, depths, args.seeds)
+        for m in ("global", "local")
+    ]
+    jobs += [
+        ({"n": 5, "widths": [30, 30], "alpha": 6, "seed": s}, m, args.target_time_limit)
+        for s in range(3)
+        for m in ("global", "local")
+    ]
+    os.makedirs(args.out, exist_ok=True)
+    records = []
+    start = time.time()
+    with (
+        ProcessPoolExecutor(args.workers) as pool,
+        open(os.path.join(args.out, "bench.jsonl"), "a") as log,
+    ):
+        for rec in pool.map(run_trial, *zip(*jobs, strict=True)):
+            records.append(rec)
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            print(json.dumps(rec), flush=True)
+    header = (
+        f"Machine: {os.cpu_count()} cores, {cpu_model()}; {args.workers} trials in parallel, "
+        f"HiGHS 1 thread each; time limit {args.time_limit:g} s "
+        f"({args.target_time_limit:g} s for n=5, widths 30,30); {args.seeds} seeds per grid point "
+        f"(3 for the target); total {time.time() - start:.0f} s.\n\n"
+        "Command: `python experiments/bench_deep.py "
+        f"--seeds {args.seeds} --time-limit {args.time_limit:g} --workers {args.workers}`\n\n"
+    )
+    text = header + table(records) + "\n"
+    with open(os.path.join(args.out, "bench.md"), "w") as fh:
+        fh.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
