@@ -183,6 +183,18 @@ def markdown(r: dict, args) -> str:
         f"{r['speedup_end_to_end']:.2f}x end to end (start-up of a worker: spawn + import torch).",
         "",
     ]
+    load = m["loadavg_before"]
+    if (
+        load is not None
+        and m["cores"]
+        and max(load[0], (m["loadavg_after"] or load)[0]) > m["cores"]
+    ):
+        lines += [
+            f"**Caveat:** the load average exceeded the {m['cores']} cores during this run (other "
+            "jobs on a shared machine), so the workers shared their cores with them: the "
+            "speed-up measures that contention, not the runner. Re-run on an idle machine.",
+            "",
+        ]
     return "\n".join(lines)
 
 
