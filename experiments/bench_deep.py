@@ -30,6 +30,13 @@ def grid(alphas, ns, depths, seeds):
                     yield {"n": n, "widths": [alpha * n] * depth, "alpha": alpha, "seed": seed}
 
 
+def warm_up() -> None:
+    """Import cvxpy and the checks once per worker, so no trial pays the import."""
+    import cvxpy  # noqa: F401
+
+    from injcheck.deep import global_check, local_check  # noqa: F401
+
+
 def run_trial(point: dict, mode: str, time_limit: float) -> dict:
     """One check; a flat record (status, seconds, binaries)."""
     from injcheck.deep import check_deep
