@@ -68,26 +68,28 @@ def cpu_model() -> str:
 
 
 def table(records: list[dict]) -> str:
+    """Markdown table: one row per (n, widths, mode, time limit)."""
     keys = sorted(
-        {(r["n"], tuple(r["widths"]), r["mode"]) for r in records},
-        key=lambda k: (len(k[1]), k[0], k[1], k[2]),
+        {(r["n"], tuple(r["widths"]), r["mode"], r["time_limit"]) for r in records},
+        key=lambda k: (len(k[1]), k[3], k[0], k[1], k[2]),
     )
     lines = [
-        "| n | widths | mode | median s | injective | non-injective | unknown | binaries |",
-        "|---|---|---|---|---|---|---|---|",
+        "| n | widths | mode | limit s | median s | injective | non-injective | unknown | binaries |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for n, widths, mode in keys:
+    for key in keys:
+        n, widths, mode, limit = key
         rows = [
-            r for r in records if r["n"] == n and tuple(r["widths"]) == widths and r["mode"] == mode
+            r for r in records if (r["n"], tuple(r["widths"]), r["mode"], r["time_limit"]) == key
         ]
-        med = statistics.median(min(r["seconds"], r["time_limit"]) for r in rows)
+        med = statistics.median(min(r["seconds"], limit) for r in rows)
         count = {
             s: sum(r["status"] == s for r in rows)
             for s in ("injective", "non-injective", "unknown")
         }
         lines.append(
-            f"| {n} | {','.join(map(str, widths))} | {mode} | {med:.2f} | {count['injective']} | "
-            f"{count['non-injective']} | {count['unknown']} | {rows[0]['binaries']} |"
+            f"| {n} | {','.join(map(str, widths))} | {mode} | {limit:g} | {med:.2f} | "
+            f"{count['injective']} | {count['non-injective']} | {count['unknown']} | {rows[0]['binaries']} |"
         )
     return "\n".join(lines)
 
