@@ -12,8 +12,8 @@ it is ``"unknown"``. Two traps are handled here so that no caller has to:
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -87,7 +87,10 @@ def solve_highs(
     opts.update(options or {})
     start = time.perf_counter()
     try:
-        problem.solve(solver=cp.HIGHS, **opts)
+        with warnings.catch_warnings():
+            # "Solution may be inaccurate" on a time limit: the status table handles it.
+            warnings.simplefilter("ignore", UserWarning)
+            problem.solve(solver=cp.HIGHS, **opts)
     except cp.SolverError as exc:
         return SolveResult("unknown", f"solver_error: {exc}", wall_time=time.perf_counter() - start)
     elapsed = time.perf_counter() - start

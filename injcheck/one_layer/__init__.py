@@ -21,7 +21,7 @@ from ..exceptions import InvalidArgumentError
 from ..networks import Layer
 from ..verdict import Verdict
 from ..verify import verify_witness
-from .brute_force import brute_force_layer, exact_collision_pair
+from .brute_force import best_collision_pair, brute_force_layer
 from .geometry import cell_point, collision_from_cell_point, genericity
 from .gordan import GordanSearch
 
@@ -172,17 +172,26 @@ def _decide_milp(weight, deadline, exact_value) -> Verdict:
         if count <= n - 1:
             # Push the rows the MILP kept non-positive strictly negative (exact cell normalisation).
             cell = cell_point(weight, result.values["z"] < 0.5)
-            if cell is None:
-                return _verdict(
-                    weight,
-                    "milp",
-                    "unknown",
-                    certificate=cert,
-                    stats=stats,
-                    solver_status=result.raw_status,
-                    message="the MILP point is not in an open cell (non-generic W?)",
-                )
-            return _witness_verdict(weight, "milp", cell, cert, stats, result.raw_status)
+            verdict = (
+                None
+                if cell is None
+                else _witness_verdict(weight, "milp", cell, cert, stats, result.raw_status)
+            )
+            if verdict is not None and verdict.status == "non-injective":
+                return verdict
+            if not genericity(weight).generic:
+                # The MILP counts rows > 0, a lower bound on P* when W is not generic:
+                # its point need not be a witness. Decide the rank form instead.
+                return _rank_fallback(weight, cert, deadline)
+            return verdict or _verdict(
+                weight,
+                "milp",
+                "unknown",
+                certificate=cert,
+                stats=stats,
+                solver_status=result.raw_status,
+                message="the MILP point is not in an open cell",
+            )
         if result.outcome == "feasible":
             return _verdict(
                 weight,
@@ -229,6 +238,11 @@ def _milp_injective(weight, cert, stats, raw_status, deadline) -> Verdict:
         return _verdict(
             weight, "milp", "injective", certificate=cert, stats=stats, solver_status=raw_status
         )
+    return _rank_fallback(weight, cert, deadline)
+
+
+def _rank_fallback(weight, cert, deadline) -> Verdict:
+    """Non-generic W: the MILP's count is not the criterion; decide the rank form."""
     rank_verdict = _decide_gordan(weight, deadline)
     rank_verdict.method = "milp+rank"
     rank_verdict.certificate = dict(cert, **rank_verdict.certificate)
@@ -250,7 +264,7 @@ def _decide_brute(weight) -> Verdict:
         return _verdict(
             weight, "brute", "injective", certificate=cert, stats=stats, solver_status="enumerated"
         )
-    x_q, y_q = exact_collision_pair(weight, found["witness_point"])
+    x_q, y_q = best_collision_pair(weight, found["witness_points"])
     pair = (np.array([float(v) for v in x_q]), np.array([float(v) for v in y_q]))
     return _verified(weight, "brute", pair, cert, stats, "enumerated")
 

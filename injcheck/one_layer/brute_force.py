@@ -191,26 +191,37 @@ def brute_force_layer(weight: np.ndarray) -> dict:
     Returns
     -------
     dict with ``p_star`` (min over cells of non-negative rows), ``injective`` (every
-    cell's active rows span R^n), ``cells`` (number found) and ``witness_point`` (an
-    exact point of a cell whose active rows do not span, or None).
+    cell's active rows span R^n), ``cells`` (number found) and ``witness_points``
+    (exact points of the cells whose active rows do not span).
     """
     m, n = weight.shape
     rows = integer_rows(weight)
     zero_rows = sum(1 for r in rows if not any(r))
-    best, witness = None, None
+    best, witnesses = None, []
     points = cell_points(rows, n)
     for point in points:
         active = [r for r in rows if _dot(r, point) > 0]
         count = len(active) + zero_rows
         best = count if best is None else min(best, count)
-        if witness is None and exact_rank(active, n) < n:
-            witness = point
+        if exact_rank(active, n) < n:
+            witnesses.append(point)
     return {
         "p_star": best,
-        "injective": witness is None,
+        "injective": not witnesses,
         "cells": len(points),
-        "witness_point": witness,
+        "witness_points": witnesses,
     }
+
+
+def best_collision_pair(weight: np.ndarray, witness_points: list[Vector]):
+    """The exact collision with the largest relative separation over all witness cells
+    (a cell squeezed against a hyperplane gives a valid but float-invisible pair)."""
+
+    def separation(pair):
+        x, y = (np.array([float(v) for v in p]) for p in pair)
+        return np.linalg.norm(x - y) / max(np.linalg.norm(x), 1e-300)
+
+    return max((exact_collision_pair(weight, p) for p in witness_points), key=separation)
 
 
 def exact_collision_pair(
@@ -232,4 +243,4 @@ def exact_collision_pair(
     t = min(ratios) / 2 if ratios else Fraction(1)
     scale = Fraction(1, max(abs(v) for v in point))
     x = [scale * v for v in point]
-    return x, [a + scale * t * b for a, b in zip(point, d)]
+    return x, [a + scale * t * b for a, b in zip(x, d)]

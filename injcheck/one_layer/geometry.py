@@ -22,10 +22,12 @@ MAX_MINORS = 200_000
 
 
 def cell_point(weight: np.ndarray, negative_rows: np.ndarray) -> np.ndarray | None:
-    """A point ``x`` with ``<w_i, x> <= -1`` for every row in ``negative_rows``, or None.
+    """A well-centred point ``x`` with ``<w_i, x> <= -1`` for the rows in ``negative_rows``, or None.
 
     By homogeneity this is feasible iff the open cone ``{W_T x < 0}`` is non-empty
     (THEORY.md section 2), so the margin 1 is a normalisation, not an approximation.
+    Minimising ``||x||_1`` (as ``x = p - q`` with ``p, q >= 0``) maximises the margin
+    relative to the size of ``x``, which keeps witnesses away from cell walls.
     """
     import highspy
 
@@ -35,24 +37,24 @@ def cell_point(weight: np.ndarray, negative_rows: np.ndarray) -> np.ndarray | No
         return np.ones(n) / np.sqrt(n)
     highs = quiet_highs()
     lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n, rows.shape[0]
-    lp.col_cost_ = np.zeros(n)
-    # Bounded x keeps the vertex finite; the cone is scale-free so a large box is harmless.
-    scale = 1e6
-    lp.col_lower_, lp.col_upper_ = -scale * np.ones(n), scale * np.ones(n)
-    lp.row_lower_ = -highspy.kHighsInf * np.ones(rows.shape[0])
+    lp.num_col_, lp.num_row_ = 2 * n, rows.shape[0]
+    lp.col_cost_ = np.ones(2 * n)
+    lp.col_lower_, lp.col_upper_ = np.zeros(2 * n), np.full(2 * n, highspy.kHighsInf)
+    lp.row_lower_ = np.full(rows.shape[0], -highspy.kHighsInf)
     lp.row_upper_ = -np.ones(rows.shape[0])
-    csc = _to_csc(rows)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = _to_csc(
+        np.hstack([rows, -rows])
+    )
     highs.passModel(lp)
     highs.run()
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
-    x = np.array(highs.getSolution().col_value)
+    sol = np.array(highs.getSolution().col_value)
+    x = sol[:n] - sol[n:]
     if not np.all(rows @ x < 0):
         return None
-    return x
+    return x / np.max(np.abs(x))
 
 
 def _to_csc(matrix: np.ndarray):
@@ -74,6 +76,7 @@ def collision_from_cell_point(
     ``0 < t < min_{i not in A} |<w_i,x>| / |<w_i,d>|``; we use half of that bound so
     every inactive row stays strictly negative. Returns None if ``W_A`` has full rank.
     """
+    x = x / np.max(np.abs(x))  # homogeneity: present the pair at unit scale
     pre = weight @ x
     active = pre > 0
     n = weight.shape[1]
