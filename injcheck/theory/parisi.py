@@ -413,19 +413,19 @@ def _eigen_step(
 def _next_level_guesses(p: KRSBPoint, grid: Grid, prev: KRSBPoint | None = None):
     """Starting points for level k+1 from the level-k solution ``p`` (tried in order).
 
-    1. the geometric continuation of the profile (:func:`_geometric_extension`);
-    2. the innermost interval split at zero width (same energy: a saddle of the larger
+    1. the innermost interval split at zero width (same energy: a saddle of the larger
        functional) and moved along the Hessian eigenvector in which ``f`` increases;
+    2. the geometric continuation of the profile (:func:`_geometric_extension`);
     3. each interval split at its midpoint with equal ``c`` (:func:`_split_interval`,
        also energy-preserving) and moved the same way.
     """
     k = p.k
-    geo = _geometric_extension(p, prev)
-    if geo is not None and _valid(geo, k + 1):
-        yield geo
     q, c = list(p.q), list(p.c)
     zero_width = np.array(q + [q[-1]] + [p.chi] + c[:-1] + [0.97 * c[-1], c[-1]])
     yield _eigen_step(zero_width, k + 1, grid, p.alpha, k, 0.02)
+    geo = _geometric_extension(p, prev)
+    if geo is not None and _valid(geo, k + 1):
+        yield geo
     for i in range(k, 0, -1):
         yield _eigen_step(_split_interval(p, i), k + 1, grid, p.alpha, i, 0.05)
 
@@ -437,9 +437,11 @@ def _next_level(
     non-degenerate, ordered solution with a higher energy than level k."""
     k = p.k + 1
     last = None
-    for theta0 in _next_level_guesses(p, grid, prev):
+    # a short budget per start first (a good start converges in ~10 steps), then a long one
+    starts = list(_next_level_guesses(p, grid, prev))
+    for theta0, budget in [(t, 30) for t in starts] + [(t, 300) for t in starts]:
         try:
-            theta = _maximize(alpha, k, theta0, grid)
+            theta = _maximize(alpha, k, theta0, grid, maxiter=budget)
         except (RuntimeError, np.linalg.LinAlgError) as exc:
             last = exc
             continue
