@@ -74,3 +74,10 @@ def test_extrapolation_recovers_a_known_tail():
     lim, err, p = parisi.extrapolate_frsb(ks, vals)
     assert lim == pytest.approx(6.5, abs=1e-10)
     assert p == pytest.approx(3.2, abs=1e-6)
+
+
+def test_stationary_points_are_local_maxima(levels):
+    # the maximiser relies on this; it must hold at every level we report
+    for p in levels[1:3]:
+        hess = parisi._derivs(p.theta, p.k, parisi.Grid(), p.alpha)[4]
+        assert np.all(np.linalg.eigvalsh(hess) < 0)
