@@ -61,8 +61,8 @@ def _parse_alphas(text: str) -> list[float]:
             ) from None
         if not math.isfinite(a) or a <= 0:
             raise InvalidArgumentError(f"--alpha: {tok!r} must be finite and > 0")
-        if a > 1000:
-            raise InvalidArgumentError(f"--alpha: {tok!r} is above the supported 1000")
+        if a > 100:
+            raise InvalidArgumentError(f"--alpha: {tok!r} is above the supported maximum 100")
         out.append(a)
     if not out:
         raise InvalidArgumentError("--alpha: give at least one value, e.g. --alpha 3,5,8")
@@ -131,7 +131,8 @@ def format_tables(pred: dict) -> str:
             "|---" * (len(methods) + 1) + "|",
         ]
         for a, row in gs.items():
-            lines.append(f"| {a} | " + " | ".join(f"{row[m]:.6f}" for m in methods) + " |")
+            cells = ["n/a" if row[m] is None else f"{row[m]:.6f}" for m in methods]
+            lines.append(f"| {a} | " + " | ".join(cells) + " |")
     if "deep" in pred:
         lines += [
             "",

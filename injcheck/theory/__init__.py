@@ -59,6 +59,8 @@ METHODS = ("rs", "1rsb", "2rsb", "3rsb", "frsb")
 FRSB_KMAX = 6
 FRSB_KMAX_GROUND_STATE = 5
 _GRID = parisi.Grid()
+#: Largest expansion accepted (the 1RSB continuation is tested up to 100).
+ALPHA_MAX = 100.0
 _EULER_ALPHA = 8.34  # cited (Paleka; Clum et al.; see docs), not computed here
 
 
@@ -82,8 +84,8 @@ def _check_alpha(alpha: float) -> float:
         a = float(alpha)
     except (TypeError, ValueError):
         raise InvalidArgumentError(f"alpha must be a number, got {alpha!r}") from None
-    if not math.isfinite(a) or a <= 0:
-        raise InvalidArgumentError(f"alpha must be finite and > 0, got {alpha!r}")
+    if not math.isfinite(a) or a <= 0 or a > ALPHA_MAX:
+        raise InvalidArgumentError(f"alpha must be finite, > 0 and <= {ALPHA_MAX:g}, got {alpha!r}")
     return a
 
 
@@ -129,16 +131,21 @@ def capacity(method: str = "rs", use_cache: bool = True) -> float:
 def ground_state_levels(
     alpha: float, kmax: int = FRSB_KMAX_GROUND_STATE, use_cache: bool = True
 ) -> list[float]:
-    """``e_k(alpha)`` for ``k = 1..kmax`` (k-RSB minimal fractions; cached)."""
+    """``e_k(alpha)`` for ``k = 1..kmax`` (k-RSB minimal fractions; cached).
+
+    Close to ``alpha = 2`` the higher levels may not be solvable numerically; the list is
+    then shorter than ``kmax`` (the cache records it as incomplete, with the reason).
+    """
     a = _check_alpha(alpha)
     if a <= 2.0:
         return [0.0] * kmax
 
     def compute():
-        return [p.energy for p in parisi.ground_state_sequence(a, kmax, _GRID)]
+        seq = parisi.ground_state_sequence(a, kmax, _GRID, truncate=True)
+        return {"levels": [p.energy for p in seq], "complete": len(seq) == kmax}
 
     params = {"alpha": round(a, 12), "kmax": int(kmax), "L": _GRID.L, "dx": _GRID.dx}
-    return cached("ground_state_levels", params, compute, use_cache)
+    return list(cached("ground_state_levels", params, compute, use_cache)["levels"])
 
 
 def ground_state(alpha: float, method: str = "rs", use_cache: bool = True) -> float:
@@ -156,7 +163,10 @@ def ground_state(alpha: float, method: str = "rs", use_cache: bool = True) -> fl
     if kind == "krsb" and k == 1:
         return rsb.ground_state_1rsb(a)
     if kind == "krsb":
-        return float(ground_state_levels(a, max(k, FRSB_KMAX_GROUND_STATE), use_cache)[k - 1])
+        lv = ground_state_levels(a, max(k, FRSB_KMAX_GROUND_STATE), use_cache)
+        if len(lv) < k:
+            raise RuntimeError(f"{k}-RSB could not be solved at alpha={a:g} (near alpha = 2)")
+        return float(lv[k - 1])
     levels = ground_state_levels(a, FRSB_KMAX_GROUND_STATE, use_cache)
     lim, _, _ = parisi.extrapolate_frsb(range(1, len(levels) + 1), levels)
     return lim
@@ -241,10 +251,13 @@ def predictions(
     kmax_gs = min(kmax, FRSB_KMAX_GROUND_STATE)
     for a in alphas:
         lv = ground_state_levels(a, kmax_gs, use_cache)
-        row = {"rs": rs.ground_state_rs(a) if a > 2 else 0.0}
-        for k, v in enumerate(lv, start=1):
-            row[f"{k}rsb"] = v
-        e_lim, e_err, _ = parisi.extrapolate_frsb(range(1, len(lv) + 1), lv)
+        row: dict[str, float | None] = {"rs": rs.ground_state_rs(a) if a > 2 else 0.0}
+        for k in range(1, kmax_gs + 1):
+            row[f"{k}rsb"] = lv[k - 1] if k <= len(lv) else None  # None: not solvable
+        if len(lv) >= 3:
+            e_lim, e_err, _ = parisi.extrapolate_frsb(range(1, len(lv) + 1), lv)
+        else:
+            e_lim, e_err = None, None
         row["frsb"] = e_lim
         row["frsb_err"] = e_err
         gs[f"{a:g}"] = row

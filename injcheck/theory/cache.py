@@ -18,7 +18,7 @@ from typing import Any
 
 __all__ = ["CODE_VERSION", "cache_path", "cache_key", "cached", "clear_cache"]
 
-CODE_VERSION = "theory-1"
+CODE_VERSION = "theory-2"
 
 
 def cache_path() -> Path:

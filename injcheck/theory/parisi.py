@@ -522,9 +522,14 @@ def extrapolate_frsb(ks, values) -> tuple[float, float, float]:
 
 @_one_thread
 def ground_state_sequence(
-    alpha: float, kmax: int, grid: Grid | None = None, theta1=None
+    alpha: float, kmax: int, grid: Grid | None = None, theta1=None, truncate: bool = False
 ) -> list[KRSBPoint]:
-    """k-RSB predictions ``e_k(alpha)``, ``k = 1..kmax``, by continuation in ``k``."""
+    """k-RSB predictions ``e_k(alpha)``, ``k = 1..kmax``, by continuation in ``k``.
+
+    With ``truncate=True`` a level that cannot be solved (e.g. very close to
+    ``alpha = 2``, where ``chi`` and ``c`` become large) ends the sequence instead of
+    raising; the caller sees fewer than ``kmax`` levels.
+    """
     from .rsb import solve_1rsb
 
     grid = grid or Grid()
@@ -532,5 +537,10 @@ def ground_state_sequence(
     out = [solve_krsb(alpha, 1, np.array([start.q, start.chi, start.c]), grid)]
     for k in range(2, kmax + 1):
         prev = out[-2] if k > 2 else None
-        out.append(_point(_next_level(out[-1], grid, alpha, prev), k, alpha, grid))
+        try:
+            out.append(_point(_next_level(out[-1], grid, alpha, prev), k, alpha, grid))
+        except (RuntimeError, np.linalg.LinAlgError, ValueError):
+            if not truncate:
+                raise
+            break
     return out

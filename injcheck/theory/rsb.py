@@ -178,10 +178,26 @@ def _valid(theta) -> bool:
     return 0.0 < q < 1.0 and chi > 0.0 and c > 0.0
 
 
+def _solve_from(alpha: float, theta0) -> np.ndarray:
+    return _newton(lambda t: _grad(t, alpha), lambda t: _hess(t, alpha), theta0, valid=_valid)
+
+
 def solve_1rsb(alpha: float, theta0=None) -> OneRSBPoint:
-    """Stationary point ``(q, chi, c)`` of the 1RSB functional at ``alpha``."""
-    theta0 = _THETA_REF if theta0 is None else np.asarray(theta0, dtype=float)
-    theta = _newton(lambda t: _grad(t, alpha), lambda t: _hess(t, alpha), theta0, valid=_valid)
+    """Stationary point ``(q, chi, c)`` of the 1RSB functional at ``alpha``.
+
+    Without ``theta0`` the point is continued from the threshold (``alpha ~ 6.7157``) in
+    geometric steps of at most 15 % in ``alpha - 2``, each warm-started from the last:
+    Newton from a fixed guess does not reach the far ends (``alpha -> 2`` or large).
+    """
+    if theta0 is not None:
+        return _point(_solve_from(alpha, np.asarray(theta0, dtype=float)), alpha)
+    theta = _THETA_REF
+    a = _ALPHA_REF
+    ratio = (alpha - 2.0) / (a - 2.0)
+    nstep = max(1, int(math.ceil(abs(math.log(ratio)) / math.log(1.15))))
+    for j in range(1, nstep + 1):
+        a_j = 2.0 + (a - 2.0) * ratio ** (j / nstep)
+        theta = _solve_from(a_j, theta)
     return _point(theta, alpha)
 
 

@@ -39,7 +39,7 @@ def test_bad_method(bad):
         theory.capacity(bad)
 
 
-@pytest.mark.parametrize("bad", [-1.0, float("nan"), "abc", float("inf")])
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), "abc", float("inf"), 500.0])
 def test_bad_alpha(bad):
     with pytest.raises(InvalidArgumentError, match="alpha"):
         theory.ground_state(bad, "rs")

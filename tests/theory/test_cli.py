@@ -76,6 +76,7 @@ def test_tables(capsys):
         (["--depth", "x"], "--depth"),
         (["--depth", "-1"], "--depth"),
         (["--kmax", "99"], "--kmax"),
+        (["--alpha", "500"], "--alpha"),
     ],
 )
 def test_bad_input_one_line_exit_2(capsys, argv, option):

@@ -65,3 +65,11 @@ def test_1rsb_above_rs_on_a_curve():
     assert np.all(e1 > ers)
     assert np.all(np.diff(e1) > 0)
     assert max(abs(p.energy - p.energy_count) for p in pts) < 1e-9
+
+
+@pytest.mark.parametrize("alpha", [2.2, 50.0])
+def test_continuation_reaches_far_alphas(alpha):
+    p = rsb.solve_1rsb(alpha)
+    assert p.grad_norm < 1e-9
+    assert p.energy == pytest.approx(p.energy_count, rel=1e-10)
+    assert p.energy > rs.ground_state_rs(alpha)
