@@ -308,7 +308,7 @@ def check_layer(
             certificate={"n": n, "m": m, "p_star_lower": lower},
             stats=stats,
             solver_status=status,
-            message="time limit reached",
+            message="time limit reached" if status == "timeout" else f"search trouble ({status})",
         )
     cert = {"n": n, "m": m, "p_star": p_star}
     if p_star <= n - 1:

@@ -140,6 +140,30 @@ def genericity(weight: np.ndarray) -> Genericity:
     return Genericity(True, False, "no zero, parallel or integer-like rows (minors not enumerated)")
 
 
+def minimal_support(unit_rows: np.ndarray, support: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """Shrink a certificate to an affinely independent support (Caratheodory steps).
+
+    LP vertices can be degenerate; on a minimal support the weights are unique, so the
+    float and exact checks below can recompute them.
+    """
+    support, lam = np.asarray(support), np.asarray(lam, dtype=float)
+    while support.size > 1:
+        system = np.vstack([unit_rows[support].T, np.ones(support.size)])
+        _, sing, vt = np.linalg.svd(system)
+        if support.size <= system.shape[0] and sing[-1] > 1e-10 * sing[0]:
+            break
+        v = vt[-1]
+        if not np.any(v > 0):
+            v = -v
+        pos = v > 1e-14
+        step = np.min(lam[pos] / v[pos])
+        lam = lam - step * v
+        keep = lam > 1e-12
+        keep[np.flatnonzero(pos)[np.argmin(lam[pos])]] = False  # drop the entry the step zeroed
+        support, lam = support[keep], lam[keep]
+    return support
+
+
 def certificate_is_valid(weight: np.ndarray, support: np.ndarray, tol: float = 1e-9) -> bool:
     """Float check of a Gordan certificate: ``0`` lies in the relative interior of
     ``conv{w_i : i in support}`` with a clear margin.

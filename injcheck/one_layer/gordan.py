@@ -29,7 +29,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..solvers import quiet_highs
-from .geometry import SPAN_TOL, _to_csc, cell_point, certificate_is_exact, certificate_is_valid
+from .geometry import (
+    SPAN_TOL,
+    _to_csc,
+    cell_point,
+    certificate_is_exact,
+    certificate_is_valid,
+    minimal_support,
+)
 
 #: lam_i above this (relative to sum lam = 1) puts row i in the certificate's support.
 SUPPORT_TOL = 1e-9
@@ -83,6 +90,9 @@ class CertificateLP:
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         starts, index, values = _to_csc(np.vstack([unit_rows.T, np.ones(m)]))
         lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = starts, index, values
+        # Tight tolerances: a certificate accepted at 1e-7 may not be one (see _certificate).
+        self.highs.setOptionValue("primal_feasibility_tolerance", 1e-10)
+        self.highs.setOptionValue("dual_feasibility_tolerance", 1e-10)
         self.highs.passModel(lp)
         self._all = np.arange(m, dtype=np.int32)
         self._zeros = np.zeros(m)
@@ -154,6 +164,7 @@ class GordanSearch:
         self.nodes = 0
         self.pruned_by_packing = 0
         self.ambiguous_span = False
+        self.rejected_certificates = 0
 
     # ------------------------------------------------------------------ helpers
     def _room(self, allowed: np.ndarray, basis: np.ndarray) -> int:
@@ -185,8 +196,13 @@ class GordanSearch:
         support = np.flatnonzero(lam > SUPPORT_TOL)
         if support.size == 0 or np.any(excluded[support]):
             raise SearchTrouble("certificate LP returned an empty or excluded support")
+        support = minimal_support(self.unit, support, lam[support])
         if not certificate_is_valid(self.unit, support):
-            raise SearchTrouble("a Gordan certificate failed its float check")
+            # The LP accepted weights within its tolerance that are no certificate: 0 is
+            # only near the hull, so the cone may be a thin open cell. Treat it as "no
+            # certificate"; the caller then needs an actual strictly negative point.
+            self.rejected_certificates += 1
+            return None
         if self.exact_certificates and not certificate_is_exact(self.weight, support):
             raise SearchTrouble("a Gordan certificate failed its exact rational check")
         return support
@@ -211,6 +227,7 @@ class GordanSearch:
             "lps": self.lp.solves,
             "certificates": self.pool.size,
             "pruned_by_packing": self.pruned_by_packing,
+            "rejected_certificates": self.rejected_certificates,
             "search_time": time.perf_counter() - start,
         }
         return SearchResult(outcome, x, allowed_at, stats, message)

@@ -77,3 +77,16 @@ def test_witness_is_a_real_collision(method):
     assert np.linalg.norm(x - y) > 1e-6 * np.linalg.norm(x)
     fx, fy = forward([Layer(weight)], x), forward([Layer(weight)], y)
     assert np.allclose(fx, fy, rtol=1e-9, atol=1e-12)
+
+
+def test_thin_cell_near_degenerate_certificate():
+    # A layer from a sweep where a warm-started LP once returned weights within its
+    # tolerance that were no certificate (0 only 4e-8 from the hull): the search must
+    # neither prune on it nor give up, and must agree with the MILP on P*.
+    import injcheck
+
+    weight = injcheck.random_relu_net(5, [40], seed=1973559033239526325)[0].weight.detach().numpy()
+    gordan = check_layer(weight, method="gordan", exact_value=True)
+    milp = check_layer(weight, method="milp", exact_value=True)
+    assert gordan.status == milp.status != "unknown"
+    assert gordan.certificate["p_star"] == milp.certificate["p_star"]
