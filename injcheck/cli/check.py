@@ -14,7 +14,9 @@ def _int_list(text: str, option: str) -> list[int]:
     try:
         values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError as exc:
-        raise InvalidArgumentError(f"{option} must be comma-separated integers, got {text!r}") from exc
+        raise InvalidArgumentError(
+            f"{option} must be comma-separated integers, got {text!r}"
+        ) from exc
     if not values or min(values) < 1:
         raise InvalidArgumentError(f"{option} needs positive integers, got {text!r}")
     return values
@@ -24,7 +26,9 @@ def _float_list(text: str, option: str) -> np.ndarray:
     try:
         return np.array([float(v) for v in text.split(",") if v.strip()])
     except ValueError as exc:
-        raise InvalidArgumentError(f"{option} must be comma-separated numbers, got {text!r}") from exc
+        raise InvalidArgumentError(
+            f"{option} must be comma-separated numbers, got {text!r}"
+        ) from exc
 
 
 def register(subparsers) -> None:
@@ -40,13 +44,23 @@ def register(subparsers) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--arch", help="n then the widths, e.g. 6,36 or 4,24,24")
     source.add_argument("--weights", help="a .npy (one matrix), .npz or .pt file")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random network (default 0)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the random network (default 0)"
+    )
     parser.add_argument("--mode", choices=MODES, default="global", help="which notion to check")
-    parser.add_argument("--method", default="auto", help="auto, gordan, milp, brute (one layer) or milp, brute (deep)")
+    parser.add_argument(
+        "--method",
+        default="auto",
+        help="auto, gordan, milp, brute (one layer) or milp, brute (deep)",
+    )
     parser.add_argument("--x0", help="pointwise mode: the input, comma-separated")
-    parser.add_argument("--box", type=float, help="restrict inputs to [-BOX, BOX]^n (needed with biases)")
+    parser.add_argument(
+        "--box", type=float, help="restrict inputs to [-BOX, BOX]^n (needed with biases)"
+    )
     parser.add_argument("--time-limit", type=float, help="seconds before giving up with 'unknown'")
-    parser.add_argument("--exact-value", action="store_true", help="one layer: compute P*(W) exactly")
+    parser.add_argument(
+        "--exact-value", action="store_true", help="one layer: compute P*(W) exactly"
+    )
     parser.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
     parser.set_defaults(handler=run)
 
