@@ -44,14 +44,17 @@ def _verdict(weight, method, status, **fields) -> Verdict:
     return Verdict(status=status, mode="global", method=method, architecture=[n, m], **fields)
 
 
+def _unknown(weight, method, **fields) -> Verdict:
+    return _verdict(weight, method, "unknown", **fields)
+
+
 def _witness_verdict(weight, method, x_cell, certificate, stats, solver_status) -> Verdict:
     """Turn a cell point with rank-deficient active rows into a verified verdict."""
     pair = collision_from_cell_point(weight, x_cell)
     if pair is None:
-        return _verdict(
+        return _unknown(
             weight,
             method,
-            "unknown",
             certificate=certificate,
             stats=stats,
             solver_status=solver_status,
@@ -63,10 +66,9 @@ def _witness_verdict(weight, method, x_cell, certificate, stats, solver_status) 
 def _verified(weight, method, pair, certificate, stats, solver_status) -> Verdict:
     check = verify_witness([Layer(weight)], *pair)
     if not check.ok:
-        return _verdict(
+        return _unknown(
             weight,
             method,
-            "unknown",
             certificate=certificate,
             stats=stats,
             solver_status=solver_status,
@@ -122,10 +124,9 @@ def _decide_gordan(weight, deadline, exact_certificates=False) -> Verdict:
             solver_status="exhausted",
         )
     message = result.message or "a near-dependent row made the rank decisions fragile"
-    return _verdict(
+    return _unknown(
         weight,
         "gordan",
-        "unknown",
         certificate=cert,
         stats=result.stats,
         solver_status=result.outcome,
@@ -183,20 +184,18 @@ def _decide_milp(weight, deadline, exact_value) -> Verdict:
                 # The MILP counts rows > 0, a lower bound on P* when W is not generic:
                 # its point need not be a witness. Decide the rank form instead.
                 return _rank_fallback(weight, cert, deadline)
-            return verdict or _verdict(
+            return verdict or _unknown(
                 weight,
                 "milp",
-                "unknown",
                 certificate=cert,
                 stats=stats,
                 solver_status=result.raw_status,
                 message="the MILP point is not in an open cell",
             )
         if result.outcome == "feasible":
-            return _verdict(
+            return _unknown(
                 weight,
                 "milp",
-                "unknown",
                 certificate=cert,
                 stats=stats,
                 solver_status=result.raw_status,
@@ -204,10 +203,9 @@ def _decide_milp(weight, deadline, exact_value) -> Verdict:
             )
         # Optimal with >= n positive rows: sanity-check the incumbent against its count.
         if int(np.sum(weight @ x > 1e-9 * np.abs(weight).sum(axis=1))) > count:
-            return _verdict(
+            return _unknown(
                 weight,
                 "milp",
-                "unknown",
                 certificate=cert,
                 stats=stats,
                 solver_status=result.raw_status,
@@ -216,10 +214,9 @@ def _decide_milp(weight, deadline, exact_value) -> Verdict:
         return _milp_injective(weight, cert, stats, result.raw_status, deadline)
     if result.outcome == "infeasible" and not exact_value:
         return _milp_injective(weight, cert, stats, result.raw_status, deadline)
-    return _verdict(
+    return _unknown(
         weight,
         "milp",
-        "unknown",
         certificate=cert,
         stats=stats,
         solver_status=result.raw_status,
@@ -301,10 +298,9 @@ def check_layer(
     m, n = weight.shape
     p_star, lower, x_cell, stats, status = _p_star_gordan(weight, deadline)
     if p_star is None:
-        return _verdict(
+        return _unknown(
             weight,
             "gordan",
-            "unknown",
             certificate={"n": n, "m": m, "p_star_lower": lower},
             stats=stats,
             solver_status=status,
