@@ -22,7 +22,7 @@ from ..networks import Layer
 from ..verdict import Verdict
 from ..verify import verify_witness
 from .brute_force import best_collision_pair, brute_force_layer
-from .geometry import cell_point, collision_from_cell_point, genericity
+from .geometry import cell_point, collision_from_cell_point, genericity, greedy_low_depth_cell
 from .gordan import GordanSearch
 
 __all__ = ["check_layer", "halfspace_depth"]
@@ -94,6 +94,23 @@ def _decide_gordan(weight, deadline, exact_certificates=False) -> Verdict:
     m, n = weight.shape
     gen = genericity(weight)
     budget = "count" if gen.generic else "rank"
+    cert = {
+        "n": n,
+        "m": m,
+        "criterion": budget,
+        "genericity": gen.reason,
+        "generic_verified": gen.verified,
+    }
+    if gen.generic:
+        # A cheap greedy search settles many non-injective layers before any branching;
+        # its point, like every other, becomes a verdict only after exact verification.
+        x_cell = greedy_low_depth_cell(weight, n - 1)
+        if x_cell is not None and np.sum(weight @ x_cell >= 0) <= n - 1:
+            verdict = _witness_verdict(
+                weight, "gordan", x_cell, cert, {"heuristic": True}, "greedy"
+            )
+            if verdict.status == "non-injective":
+                return verdict
     search = GordanSearch(
         weight,
         budget=budget,
@@ -103,13 +120,6 @@ def _decide_gordan(weight, deadline, exact_certificates=False) -> Verdict:
         deadline=deadline,
     )
     result = search.run()
-    cert = {
-        "n": n,
-        "m": m,
-        "criterion": budget,
-        "genericity": gen.reason,
-        "generic_verified": gen.verified,
-    }
     if result.outcome == "found":
         return _witness_verdict(weight, "gordan", result.x, cert, result.stats, "found")
     if result.outcome == "exhausted" and not search.ambiguous_span:

@@ -200,3 +200,43 @@ def certificate_is_exact(weight: np.ndarray, support: np.ndarray) -> bool:
     if lam is None or any(v <= 0 for v in lam):
         return False
     return all(sum((a * b for a, b in zip(row, lam)), Fraction(0)) == r for row, r in zip(eqs, rhs))
+
+
+def greedy_low_depth_cell(weight: np.ndarray, limit: int) -> np.ndarray | None:
+    """Primal heuristic (Chinneck's greedy MaxFS): a cell point with at most ``limit``
+    non-negative rows, or None.
+
+    Solve the elastic LP ``min sum s  s.t.  W_R x - s <= -1, s >= 0`` over the rows
+    ``R`` still required negative; when its optimum is 0 the point is in an open cell,
+    otherwise release the row with the largest violation and repeat. Cheap (``limit + 1``
+    small LPs); proves nothing when it fails.
+    """
+    import highspy
+
+    norms = np.linalg.norm(weight, axis=1)
+    if np.any(norms == 0):
+        return None
+    unit = weight / norms[:, None]
+    rows = np.arange(weight.shape[0])
+    n = weight.shape[1]
+    for _ in range(limit + 1):
+        k = rows.size
+        highs = quiet_highs()
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = n + k, k
+        lp.col_cost_ = np.r_[np.zeros(n), np.ones(k)]
+        lp.col_lower_ = np.r_[np.full(n, -highspy.kHighsInf), np.zeros(k)]
+        lp.col_upper_ = np.full(n + k, highspy.kHighsInf)
+        lp.row_lower_, lp.row_upper_ = np.full(k, -highspy.kHighsInf), -np.ones(k)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        csc = _to_csc(np.hstack([unit[rows], -np.eye(k)]))
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc
+        highs.passModel(lp)
+        highs.run()
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        sol = np.array(highs.getSolution().col_value)
+        if highs.getInfo().objective_function_value < 1e-9:
+            return cell_point(weight, np.isin(np.arange(weight.shape[0]), rows))
+        rows = np.delete(rows, np.argmax(sol[n:]))
+    return None
