@@ -205,10 +205,45 @@ def check_global(
             certificate=certificate,
             message=f"bound tightening produced an invalid bound (violated by {violation:.2g})",
         )
+    # Layer 1 of a bias-free net on R^n is the one-layer problem: decided exactly by the
+    # Gordan search (no separation margin); a collision there is one of the whole net.
+    first_meet = 1
+    if homogeneous:
+        from .first_layer import global_first_layer
+
+        outcome, first_check, first_stats = global_first_layer(layers, budget.deadline)
+        stats["layer1"] = first_stats
+        if outcome == "verified":
+            certificate["meeting_layer"] = 1
+            certificate["layer1"] = "one-layer Gordan search (exact)"
+            return verdict_from_check(
+                first_check,
+                mode="global",
+                layers=layers,
+                layer=1,
+                base={"stats": stats, "certificate": certificate, "solver_status": "gordan"},
+                fail_message="",
+            )
+        if outcome == "proven":
+            first_meet = 2
+            certificate["layer1"] = "injective: one-layer Gordan search (exact, no margin)"
+            if len(layers) == 1:
+                certificate["separation"] = None
+                certificate["exact"] = True
+                return Verdict(
+                    "injective",
+                    "global",
+                    "gordan",
+                    arch,
+                    stats=stats,
+                    certificate=certificate,
+                    solver_status="exhausted",
+                    message="layer 1 is injective (exact one-layer check)",
+                )
     # Meeting layers in order: h_k(x) = h_k(y) first happens at some k, and the MILP on
     # layers 1..k is smaller; once layers 1..k are injective, their local counts are cuts.
     solve_seconds, res, meet = 0.0, None, len(layers)
-    for meet in range(1, len(layers) + 1):
+    for meet in range(first_meet, len(layers) + 1):
         sub = layers[:meet]
         sub_prob = prob if meet == len(layers) else None
         if sub_prob is None:

@@ -194,11 +194,13 @@ def check_local(
             certificate=certificate,
             message="every layer has at least n units active on the whole domain",
         )
+    info: dict = {}
+    stats["search"] = info
     found = None  # (WitnessCheck, layer) of the earliest verified failure so far
     below, last, solves, proven_first = None, None, 0, False
     while True:
         res = _solve_with_fallback(
-            layers, bounds, homogeneous, margin, below, lo, hi, box, budget, threads
+            layers, bounds, homogeneous, margin, below, lo, hi, box, budget, threads, info
         )
         outcome, check, layer, raw, seconds = res
         solves += 1
@@ -212,7 +214,9 @@ def check_local(
         found = (check, layer)
         proven_first = True  # layers 1..layer-1 were proven before this one was searched
         break
-    stats["milp_solves"] = solves
+    stats["milp_solves"] = info.get("milp_solves", 0)
+    if "proof_by_layer" in info:
+        certificate["proof_by_layer"] = info["proof_by_layer"]
     base = {"stats": stats, "certificate": certificate, "solver_status": last or ""}
     if found is not None:
         check, layer = found
@@ -221,13 +225,19 @@ def check_local(
             check, mode="local", layers=layers, layer=layer, base=base, fail_message=""
         )
     if outcome == "infeasible":
-        certificate["milp"] = "infeasible"
+        proofs = info.get("proof_by_layer", {})
+        margin_used = any("margin" in how for how in proofs.values())
+        certificate["milp"] = "infeasible" if margin_used else "not needed"
+        certificate["exact"] = not margin_used
+        if not margin_used:
+            certificate["margin"] = None
+        gap = f"margin {margin:g}" if margin_used else "exact, no margin"
         return Verdict(
             "injective",
             "local",
-            "milp",
+            "gordan" if not margin_used else "milp",
             arch,
-            message=f"every layer keeps >= n active units on every open region (margin {margin:g})",
+            message=f"every layer keeps >= n active units on every open region ({gap})",
             **base,
         )
     message = {
@@ -246,51 +256,141 @@ def check_local(
     )
 
 
-def _solve_with_fallback(layers, bounds, homogeneous, margin, below, lo, hi, box, budget, threads):
+def facet_boxes(n: int):
+    """The ``2n`` facets ``x_j = s`` (``s = +-1``) of ``[-1, 1]^n`` as degenerate boxes.
+
+    Their union is the sphere ``|x|_inf = 1``, which meets every ray of R^n \\ {0}: by
+    homogeneity, an open region of a bias-free net meets (relatively openly) at least
+    one facet, so searching the facets one by one is the same question as the whole
+    sphere. Each facet excludes the origin, so its pre-activation bounds are tighter
+    than those of the whole cube and the normalisation needs no binaries.
+    """
+    for j in range(n):
+        for s in (1.0, -1.0):
+            lo, hi = -np.ones(n), np.ones(n)
+            lo[j] = hi[j] = s
+            yield j, s, lo, hi
+
+
+def _solve_domain(layers, k, sub, normalise, margin, domain, box, budget, threads, info):
+    """Relaxed, then (if its point does not verify) strict local MILP for failing layer k
+    on one domain (the box of ``sub``; ``normalise``: add ``|x|_inf = 1``).
+    ``domain = (lo, hi, homogeneous)`` is the caller's domain, for the witness search;
+    witnesses are verified on the whole network.
+
+    Returns ``(outcome, check, layer, raw status, seconds)``, outcome in
+    ``proven | verified | unverified | undecided | undecodable``.
+    """
+    seconds, check, layer, raw = 0.0, None, None, ""
+    for strict in (False, True):
+        prob = build_local(
+            layers[:k],
+            sub,
+            normalise,
+            margin,
+            strict=strict,
+            only_last=True,
+            count_cuts=range(1, k),
+        )
+        res = solve_highs(prob.problem, time_limit=budget.remaining(), threads=threads)
+        seconds += res.wall_time
+        info["milp_solves"] = info.get("milp_solves", 0) + 1
+        raw = res.raw_status
+        if res.outcome == "infeasible":
+            if strict and k > 1:
+                # The relaxed point was a boundary artefact and the strict model has
+                # nothing: we can neither prove nor refute this layer.
+                return "unverified", check, layer, raw, seconds
+            return "proven", check, layer, raw, seconds  # strict is exact at layer 1
+        if res.outcome not in ("optimal", "feasible"):
+            return "undecided", check, layer, raw, seconds
+        try:
+            candidates, layer = local_candidates(layers[:k], prob, res.values, *domain)
+        except (KeyError, ValueError, IndexError):
+            return "undecodable", check, layer, raw, seconds
+        check = try_witnesses(layers, candidates, box=box)
+        if check is not None and check.ok:
+            return "verified", check, layer, raw, seconds
+    return "unverified", check, layer, raw, seconds
+
+
+def _solve_with_fallback(
+    layers, bounds, homogeneous, margin, below, lo, hi, box, budget, threads, info=None
+):
     """Search failing layers 1, 2, ... in turn (the MILP for layer k needs only layers
-    1..k, and the layers already cleared give count cuts). Each is one relaxed solve (a
-    proof when infeasible); if its point does not give a verified witness (a boundary
-    point of non-generic weights), one strict solve.
+    1..k, and the layers already cleared give count cuts).
+
+    * Bias-free without a box, layer 1: the exact Gordan count search
+      (:mod:`.first_layer`); the MILP only if it is undecided.
+    * Bias-free without a box, deeper layers: one MILP per facet of the cube
+      (:func:`facet_boxes`), each on its own tighter bounds.
+    * Otherwise one MILP on the domain.
+
+    Each MILP is one relaxed solve (a proof when infeasible); if its point does not give
+    a verified witness (a boundary point of non-generic weights), one strict solve.
 
     Returns ``(outcome, check, layer, raw status, seconds)`` with outcome in
     ``infeasible | verified | unverified | undecided | undecodable``.
     """
+    from .first_layer import local_first_layer
+
+    info = {} if info is None else info
     seconds, check, layer, raw = 0.0, None, None, ""
     depth = len(layers) if below is None else below - 1
+    n = lo.size
+    domain = (lo, hi, homogeneous)
     for k in range(1, depth + 1):
         sub = Bounds(bounds.lower[:k], bounds.upper[:k], bounds.lo, bounds.hi)
-        if int(np.sum(sub.state(k - 1) == ON)) >= lo.size:
+        if int(np.sum(sub.state(k - 1) == ON)) >= n:
             continue  # n always-on units: layer k cannot fail
-        for strict in (False, True):
-            prob = build_local(
-                layers[:k],
-                sub,
-                homogeneous,
-                margin,
-                strict=strict,
-                only_last=True,
-                count_cuts=range(1, k),
-            )
-            res = solve_highs(prob.problem, time_limit=budget.remaining(), threads=threads)
-            seconds += res.wall_time
-            raw = res.raw_status
-            if res.outcome == "infeasible":
-                if strict and k > 1:
-                    # The relaxed point was a boundary artefact and the strict model has
-                    # nothing: we can neither prove nor refute this layer.
-                    return "unverified", check, layer, raw, seconds
-                break  # layer k proven (the strict model is exact at layer 1): go on
-            if res.outcome not in ("optimal", "feasible"):
-                return "undecided", check, layer, raw, seconds
-            try:
-                candidates, layer = local_candidates(
-                    layers[:k], prob, res.values, lo, hi, homogeneous
+        if homogeneous and k == 1:
+            outcome, first_check, first_stats = local_first_layer(layers, budget.deadline)
+            info["layer1"] = first_stats
+            if outcome == "proven":
+                info.setdefault("proof_by_layer", {})["1"] = "gordan (exact, no margin)"
+                continue
+            if outcome == "verified":
+                return "verified", first_check, 1, "gordan", seconds
+            # undecided: fall back to the MILP below
+        if homogeneous and k > 1:
+            facet_outcomes = []
+            for _j, _s, f_lo, f_hi in facet_boxes(n):
+                if budget.expired():
+                    facet_outcomes.append("undecided")
+                    break
+                f_bounds = compute_bounds(layers[:k], f_lo, f_hi, deadline=budget.deadline)
+                info["facet_bound_seconds"] = info.get("facet_bound_seconds", 0.0) + (
+                    f_bounds.seconds
                 )
-            except (KeyError, ValueError, IndexError):
-                return "undecodable", check, layer, raw, seconds
-            check = try_witnesses(layers, candidates, box=box)
-            if check is not None and check.ok:
-                return "verified", check, layer, raw, seconds
-        else:
-            return "unverified", check, layer, raw, seconds
+                if sampled_violation(layers[:k], f_bounds) > BOUND_SAMPLE_TOL:
+                    facet_outcomes.append("undecided")
+                    continue
+                if int(np.sum(f_bounds.state(k - 1) == ON)) >= n:
+                    facet_outcomes.append("proven")
+                    continue
+                res = _solve_domain(
+                    layers, k, f_bounds, False, margin, domain, box, budget, threads, info
+                )
+                outcome, f_check, f_layer, raw, sec = res
+                seconds += sec
+                if outcome == "verified":
+                    return "verified", f_check, f_layer, raw, seconds
+                if f_check is not None:
+                    check, layer = f_check, f_layer
+                facet_outcomes.append(outcome)
+                if outcome == "undecided" and budget.expired():
+                    break
+            info["facets"] = info.get("facets", 0) + len(facet_outcomes)
+            bad = [o for o in facet_outcomes if o != "proven"]
+            if bad or len(facet_outcomes) < 2 * n:
+                worst = "unverified" if "unverified" in bad else (bad[0] if bad else "undecided")
+                return worst, check, layer, raw, seconds
+            info.setdefault("proof_by_layer", {})[str(k)] = f"MILP on {2 * n} facets (margin)"
+            continue
+        res = _solve_domain(layers, k, sub, homogeneous, margin, domain, box, budget, threads, info)
+        outcome, check, layer, raw, sec = res
+        seconds += sec
+        if outcome != "proven":
+            return outcome, check, layer, raw, seconds
+        info.setdefault("proof_by_layer", {})[str(k)] = "MILP (margin)"
     return "infeasible", check, layer, raw, seconds
