@@ -52,6 +52,8 @@ def run_trial(point: dict, mode: str, time_limit: float) -> dict:
         "layer": verdict.layer,
         "seconds": time.perf_counter() - start,
         "binaries": verdict.stats.get("binaries"),
+        "method": verdict.method,
+        "exact": bool(verdict.certificate.get("exact", False)),
         "time_limit": time_limit,
     }
 
@@ -74,8 +76,9 @@ def table(records: list[dict]) -> str:
         key=lambda k: (len(k[1]), k[3], k[0], k[1], k[2]),
     )
     lines = [
-        "| n | widths | mode | limit s | median s | injective | non-injective | unknown | binaries |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| n | widths | mode | limit s | median s | max s | injective | non-injective | unknown "
+        "| decided by | binaries |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for key in keys:
         n, widths, mode, limit = key
@@ -83,13 +86,16 @@ def table(records: list[dict]) -> str:
             r for r in records if (r["n"], tuple(r["widths"]), r["mode"], r["time_limit"]) == key
         ]
         med = statistics.median(min(r["seconds"], limit) for r in rows)
+        top = max(min(r["seconds"], limit) for r in rows)
+        methods = sorted({r.get("method", "milp") for r in rows if r["status"] != "unknown"})
         count = {
             s: sum(r["status"] == s for r in rows)
             for s in ("injective", "non-injective", "unknown")
         }
         lines.append(
-            f"| {n} | {','.join(map(str, widths))} | {mode} | {limit:g} | {med:.2f} | "
-            f"{count['injective']} | {count['non-injective']} | {count['unknown']} | {rows[0]['binaries']} |"
+            f"| {n} | {','.join(map(str, widths))} | {mode} | {limit:g} | {med:.2f} | {top:.2f} | "
+            f"{count['injective']} | {count['non-injective']} | {count['unknown']} | "
+            f"{', '.join(methods) or '-'} | {rows[0]['binaries']} |"
         )
     return "\n".join(lines)
 
@@ -104,6 +110,8 @@ def main() -> None:
     parser.add_argument("--ns", default="3,4,5,6")
     parser.add_argument("--depths", default="2,3")
     parser.add_argument("--out", default="results/deep")
+    parser.add_argument("--target-seeds", type=int, default=3)
+    parser.add_argument("--note", default="", help="free text for the header (machine load)")
     args = parser.parse_args()
     alphas = [int(a) for a in args.alphas.split(",")]
     ns = [int(a) for a in args.ns.split(",")]
@@ -115,7 +123,7 @@ def main() -> None:
     ]
     jobs += [
         ({"n": 5, "widths": [30, 30], "alpha": 6, "seed": s}, m, args.target_time_limit)
-        for s in range(3)
+        for s in range(args.target_seeds)
         for m in ("global", "local")
     ]
     os.makedirs(args.out, exist_ok=True)
@@ -134,9 +142,11 @@ def main() -> None:
         f"Machine: {os.cpu_count()} cores, {cpu_model()}; {args.workers} trials in parallel, "
         f"HiGHS 1 thread each; time limit {args.time_limit:g} s "
         f"({args.target_time_limit:g} s for n=5, widths 30,30); {args.seeds} seeds per grid point "
-        f"(3 for the target); total {time.time() - start:.0f} s.\n\n"
+        f"({args.target_seeds} for the target); total {time.time() - start:.0f} s. {args.note}\n\n"
         "Command: `python experiments/bench_deep.py "
-        f"--seeds {args.seeds} --time-limit {args.time_limit:g} --workers {args.workers}`\n\n"
+        f"--seeds {args.seeds} --time-limit {args.time_limit:g} --workers {args.workers} "
+        f"--alphas {args.alphas} --ns {args.ns} --depths {args.depths} "
+        f"--target-seeds {args.target_seeds}`\n\n"
     )
     text = header + table(records) + "\n"
     with open(os.path.join(args.out, "bench.md"), "w") as fh:

@@ -166,8 +166,12 @@ def check_global(
     box=None,
     threads: int = 1,
     separation: float = SEPARATION,
+    exact_first_layer: bool = True,
 ) -> Verdict:
     """Global injectivity by the pair MILP (see the module docstring).
+
+    ``exact_first_layer=False`` switches off the one-layer Gordan check of layer 1
+    (bias-free nets without a box); for tests and ablations.
 
     Returns
     -------
@@ -208,7 +212,7 @@ def check_global(
     # Layer 1 of a bias-free net on R^n is the one-layer problem: decided exactly by the
     # Gordan search (no separation margin); a collision there is one of the whole net.
     first_meet = 1
-    if homogeneous:
+    if homogeneous and exact_first_layer:
         from .first_layer import global_first_layer
 
         outcome, first_check, first_stats = global_first_layer(layers, budget.deadline)
@@ -216,7 +220,7 @@ def check_global(
         if outcome == "verified":
             certificate["meeting_layer"] = 1
             certificate["layer1"] = "one-layer Gordan search (exact)"
-            return verdict_from_check(
+            verdict = verdict_from_check(
                 first_check,
                 mode="global",
                 layers=layers,
@@ -224,6 +228,8 @@ def check_global(
                 base={"stats": stats, "certificate": certificate, "solver_status": "gordan"},
                 fail_message="",
             )
+            verdict.method = "gordan"
+            return verdict
         if outcome == "proven":
             first_meet = 2
             certificate["layer1"] = "injective: one-layer Gordan search (exact, no margin)"
@@ -267,6 +273,7 @@ def check_global(
     base = {"stats": stats, "certificate": certificate, "solver_status": res.raw_status}
     if res.outcome == "infeasible":
         certificate["milp"] = "infeasible"
+        certificate["exact"] = False  # up to the separation margin (module docstring)
         kind = certificate["separation_kind"]
         return Verdict(
             "injective",
