@@ -158,11 +158,13 @@ def check_local(
     margin: float = MARGIN,
     exact_first_layer: bool = True,
     facets: bool = True,
+    split: bool = True,
 ) -> Verdict:
     """Local injectivity by the one-copy MILP (see the module docstring).
 
-    ``exact_first_layer`` and ``facets`` switch off the Gordan search of layer 1 and the
-    facet-by-facet MILPs (bias-free nets without a box); for tests and ablations.
+    ``exact_first_layer``, ``facets`` and ``split`` switch off the Gordan search of
+    layer 1, the facet-by-facet search and the input splitting of deeper layers
+    (bias-free nets without a box); for tests and ablations.
 
     Returns
     -------
@@ -172,11 +174,14 @@ def check_local(
     budget = Budget.begin(time_limit)
     lo, hi, homogeneous = input_domain(layers, box)
     bounds = compute_bounds(layers, lo, hi, deadline=budget.bound_deadline())
-    prob = build_local(layers, bounds, homogeneous, margin)
+    # The whole-domain MILP is not built here (cvxpy is slow to import and to compile,
+    # and the facet search may need no MILP at all); its size is reported anyway.
+    n_binaries = int(sum(bounds.undecided_per_layer()))
+    can_fail = [int(np.sum(bounds.state(k) == ON)) < lo.size for k in range(len(layers))]
     arch = architecture(layers)
     outcome, check = "undecided", None
     stats = {
-        "binaries": prob.n_binaries,
+        "binaries": n_binaries,
         "undecided_per_layer": bounds.undecided_per_layer(),
         "bound_seconds": bounds.seconds,
         "lp_solves": bounds.lp_solves,
@@ -185,7 +190,7 @@ def check_local(
     certificate = {
         "domain": "unit sphere of |.|_inf (homogeneous)" if homogeneous else "input box",
         "margin": margin,
-        "binaries": prob.n_binaries,
+        "binaries": n_binaries,
         "notion": "fewer than n strictly active units in some layer on an open region",
     }
     violation = sampled_violation(layers, bounds)
@@ -199,7 +204,7 @@ def check_local(
             certificate=certificate,
             message=f"bound tightening produced an invalid bound (violated by {violation:.2g})",
         )
-    if not any(prob.can_fail):
+    if not any(can_fail):
         certificate["milp"] = "not needed: every layer has n always-on units"
         return Verdict(
             "injective",
@@ -229,6 +234,7 @@ def check_local(
             info,
             exact_first_layer=exact_first_layer,
             facets=facets,
+            split=split,
         )
         outcome, check, layer, raw, seconds = res
         solves += 1
@@ -252,8 +258,8 @@ def check_local(
         verdict = verdict_from_check(
             check, mode="local", layers=layers, layer=layer, base=base, fail_message=""
         )
-        if last == "gordan":
-            verdict.method = "gordan"  # the layer-1 cell came from the one-layer search
+        if last in ("gordan", "split"):
+            verdict.method = last  # the one-layer search or a split box's centre
         return verdict
     if outcome == "infeasible":
         proofs = info.get("proof_by_layer", {})
@@ -263,10 +269,15 @@ def check_local(
         if not margin_used:
             certificate["margin"] = None
         gap = f"margin {margin:g}" if margin_used else "exact, no margin"
+        parts = [
+            name
+            for name, key in (("gordan", "Gordan"), ("split", "splitting"), ("milp", "MILP"))
+            if any(key in how for how in proofs.values())
+        ]
         return Verdict(
             "injective",
             "local",
-            "gordan" if not margin_used else "milp",
+            "+".join(parts) or "bounds",
             arch,
             message=f"every layer keeps >= n active units on every open region ({gap})",
             **base,
@@ -360,14 +371,16 @@ def _solve_with_fallback(
     *,
     exact_first_layer=True,
     facets=True,
+    split=True,
 ):
     """Search failing layers 1, 2, ... in turn (the MILP for layer k needs only layers
     1..k, and the layers already cleared give count cuts).
 
     * Bias-free without a box, layer 1: the exact Gordan count search
       (:mod:`.first_layer`); the MILP only if it is undecided.
-    * Bias-free without a box, deeper layers: one MILP per facet of the cube
-      (:func:`facet_boxes`), each on its own tighter bounds.
+    * Bias-free without a box, deeper layers: facet by facet of the cube
+      (:func:`facet_boxes`), input splitting with sound bounds, then MILPs on the
+      leaves (or the whole facet) with their own tighter bounds (:func:`_facets_layer`).
     * Otherwise one MILP on the domain.
 
     Each MILP is one relaxed solve (a proof when infeasible); if its point does not give
@@ -397,39 +410,15 @@ def _solve_with_fallback(
                 return "verified", first_check, 1, "gordan", seconds
             # undecided: fall back to the MILP below
         if homogeneous and facets and k > 1:
-            facet_outcomes = []
-            for _j, _s, f_lo, f_hi in facet_boxes(n):
-                if budget.expired():
-                    facet_outcomes.append("undecided")
-                    break
-                f_bounds = compute_bounds(layers[:k], f_lo, f_hi, deadline=budget.deadline)
-                info["facet_bound_seconds"] = info.get("facet_bound_seconds", 0.0) + (
-                    f_bounds.seconds
-                )
-                if sampled_violation(layers[:k], f_bounds) > BOUND_SAMPLE_TOL:
-                    facet_outcomes.append("undecided")
-                    continue
-                if int(np.sum(f_bounds.state(k - 1) == ON)) >= n:
-                    facet_outcomes.append("proven")
-                    continue
-                res = _solve_domain(
-                    layers, k, f_bounds, False, margin, domain, box, budget, threads, info
-                )
-                outcome, f_check, f_layer, raw, sec = res
-                seconds += sec
-                if outcome == "verified":
-                    return "verified", f_check, f_layer, raw, seconds
-                if f_check is not None:
-                    check, layer = f_check, f_layer
-                facet_outcomes.append(outcome)
-                if outcome == "undecided" and budget.expired():
-                    break
-            info["facets"] = info.get("facets", 0) + len(facet_outcomes)
-            bad = [o for o in facet_outcomes if o != "proven"]
-            if bad or len(facet_outcomes) < 2 * n:
-                worst = "unverified" if "unverified" in bad else (bad[0] if bad else "undecided")
-                return worst, check, layer, raw, seconds
-            info.setdefault("proof_by_layer", {})[str(k)] = f"up to margin: MILP on {2 * n} facets"
+            outcome, f_check, f_layer, raw, sec, how = _facets_layer(
+                layers, k, margin, domain, box, budget, threads, info, split=split
+            )
+            seconds += sec
+            if f_check is not None:
+                check, layer = f_check, f_layer
+            if outcome != "proven":
+                return outcome, check, layer, raw, seconds
+            info.setdefault("proof_by_layer", {})[str(k)] = how
             continue
         res = _solve_domain(layers, k, sub, homogeneous, margin, domain, box, budget, threads, info)
         outcome, check, layer, raw, sec = res
@@ -438,3 +427,102 @@ def _solve_with_fallback(
             return outcome, check, layer, raw, seconds
         info.setdefault("proof_by_layer", {})[str(k)] = "up to margin: MILP"
     return "infeasible", check, layer, raw, seconds
+
+
+#: Share of the remaining time that input splitting may use on one facet (divided by
+#: the facets still to do).
+SPLIT_SHARE = 0.5
+#: Bisections per free input coordinate, and boxes per facet, before a box is a leaf.
+SPLIT_DEPTH_PER_DIM = 6
+SPLIT_MAX_BOXES = 20_000
+#: A facet with more leaves than this gets one MILP on the whole facet instead.
+LEAF_MILPS = 16
+
+
+def _facets_layer(layers, k, margin, domain, box, budget, threads, info, *, split=True):
+    """Failing layer ``k >= 2`` of a bias-free net, facet by facet of the cube.
+
+    On each facet: input splitting (:mod:`.split`) proves most of it exactly and probes
+    box centres for witnesses; the leaves (or, if there are many, the whole facet) go to
+    the local MILP on their own bounds.
+
+    Returns ``(outcome, check, layer, raw, seconds, how)``; ``how`` says whether the
+    proof used the MILP (and hence its margin).
+    """
+    import time
+
+    from ..verify import verify_witness
+    from .split import split_facet
+    from .witness import pattern_at
+
+    cube_lo, cube_hi, _ = domain
+    n = cube_lo.size
+    seconds, check, layer, raw = 0.0, None, None, ""
+    used_milp, facets = False, list(facet_boxes(n))
+    split_stats = info.setdefault("split", {"boxes": 0, "pruned": 0, "leaves": 0, "probes": 0})
+
+    def probe(x):
+        pattern = pattern_at(layers[:k], x)
+        y = null_step(layers[:k], pattern, k, x, 2 * cube_lo, 2 * cube_hi)
+        if y is None:
+            return None
+        found = verify_witness(layers, x, y)
+        return found if found.ok else None
+
+    for index, (_j, _s, f_lo, f_hi) in enumerate(facets):
+        if budget.expired():
+            return "undecided", check, layer, "time limit", seconds, ""
+        domains = [(f_lo, f_hi)]
+        if split:
+            rem = budget.remaining()
+            deadline = (
+                None
+                if rem is None
+                else time.perf_counter() + SPLIT_SHARE * rem / (len(facets) - index)
+            )
+            leaves, stats = split_facet(
+                layers,
+                k,
+                f_lo,
+                f_hi,
+                max_depth=SPLIT_DEPTH_PER_DIM * (n - 1),
+                max_boxes=SPLIT_MAX_BOXES,
+                deadline=deadline,
+                probe=probe,
+            )
+            for key in ("boxes", "pruned", "leaves", "probes"):
+                split_stats[key] += stats[key]
+            if "witness" in stats:
+                found = stats["witness"]
+                counts = [int(np.sum(p)) for p in pattern_at(layers[:k], found.x)]
+                first = next((j + 1 for j, a in enumerate(counts) if a < n), k)
+                return "verified", found, first, "split", seconds, ""
+            if not leaves:
+                continue  # the whole facet is proven exactly
+            if len(leaves) <= LEAF_MILPS:
+                domains = leaves
+        for d_lo, d_hi in domains:
+            if budget.expired():
+                return "undecided", check, layer, "time limit", seconds, ""
+            d_bounds = compute_bounds(layers[:k], d_lo, d_hi, deadline=budget.deadline)
+            info["facet_bound_seconds"] = info.get("facet_bound_seconds", 0.0) + d_bounds.seconds
+            if sampled_violation(layers[:k], d_bounds) > BOUND_SAMPLE_TOL:
+                return "undecided", check, layer, "invalid bounds", seconds, ""
+            if int(np.sum(d_bounds.state(k - 1) == ON)) >= n:
+                continue  # n units always on in this box (sound LP bounds)
+            used_milp = True
+            info["domain_milps"] = info.get("domain_milps", 0) + 1
+            res = _solve_domain(
+                layers, k, d_bounds, False, margin, domain, box, budget, threads, info
+            )
+            outcome, d_check, d_layer, raw, sec = res
+            seconds += sec
+            if d_check is not None:
+                check, layer = d_check, d_layer
+            if outcome != "proven":
+                return outcome, check, layer, raw, seconds, ""
+    if used_milp:
+        how = f"up to margin: input splitting and MILPs on {2 * n} facets"
+    else:
+        how = "exact: input splitting with sound bounds (no margin)"
+    return "proven", check, layer, raw, seconds, how

@@ -1,0 +1,149 @@
+"""Input splitting for the local check of bias-free nets: prune boxes with sound bounds.
+
+On a box ``B`` of inputs, symbolic interval propagation (affine lower and upper
+functions of ``x`` per unit, concretised over ``B``) gives sound bounds
+``l <= pre_k(x) <= u`` for every ``x`` in ``B``. If at least ``n`` units of the failing
+layer ``k`` have ``l > 0`` on ``B``, then every point of ``B`` has ``>= n`` strictly active
+units there, so no open region with ``a_k < n`` meets ``B``: the box is proven with no
+margin at all. Boxes that cannot be pruned are bisected; the small remainder (the
+*leaves*) is handed to the local MILP on its own (much tighter) bounds.
+
+Exactness of the cover: the boxes partition a facet of the cube; an open region meets
+the facet in a relatively open set, which meets the interior of one of finitely many
+closed boxes covering it. So an open region with ``a_k < n`` meets some leaf.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..networks import Layer
+
+#: A lower bound counts as positive only above this (relative to the bound's scale),
+#: so float rounding in the propagation cannot prune a box wrongly.
+POSITIVE_TOL = 1e-9
+
+
+def symbolic_bounds(
+    layers: Sequence[Layer], lo: np.ndarray, hi: np.ndarray, upto: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Sound pre-activation bounds of layers ``1..upto`` on the box ``[lo, hi]``.
+
+    Forward symbolic intervals: ``h_{k-1}`` is enclosed by affine functions
+    ``L(x) <= h_{k-1}(x) <= U(x)``; ``pre_k = W h_{k-1} + b`` by
+    ``W+ L + W- U + b <= pre_k <= W+ U + W- L + b``, concretised exactly over the box.
+    ReLU of an undecided unit (``l < 0 < u``): ``relu(p) >= lam p`` with ``lam`` in
+    {0, 1} and ``relu(p) <= u (p - l) / (u - l)`` for ``p`` in ``[l, u]``.
+    """
+    n = lo.size
+    centre, radius = (lo + hi) / 2.0, (hi - lo) / 2.0
+    l_a, l_b = np.eye(n), np.zeros(n)
+    u_a, u_b = np.eye(n), np.zeros(n)
+    out = []
+    for k in range(upto):
+        w = layers[k].weight
+        bias = 0.0 if layers[k].bias is None else layers[k].bias
+        wp, wn = np.maximum(w, 0.0), np.minimum(w, 0.0)
+        pl_a, pl_b = wp @ l_a + wn @ u_a, wp @ l_b + wn @ u_b + bias
+        pu_a, pu_b = wp @ u_a + wn @ l_a, wp @ u_b + wn @ l_b + bias
+        low = pl_a @ centre + pl_b - np.abs(pl_a) @ radius
+        up = pu_a @ centre + pu_b + np.abs(pu_a) @ radius
+        # Float safety: widen by a few ulps of the magnitudes involved.
+        slack = 1e-12 * (np.abs(pl_a) @ np.abs(centre) + np.abs(pl_a) @ radius + np.abs(pl_b) + 1.0)
+        low = low - slack
+        up = up + 1e-12 * (
+            np.abs(pu_a) @ np.abs(centre) + np.abs(pu_a) @ radius + np.abs(pu_b) + 1.0
+        )
+        out.append((low, up))
+        on, off = low >= 0, up <= 0
+        und = ~on & ~off
+        # lower function of relu
+        lam = np.where(on, 1.0, np.where(und & (up > -low), 1.0, 0.0))
+        n_l_a, n_l_b = lam[:, None] * pl_a, lam * pl_b
+        # upper function of relu
+        slope = np.where(on, 1.0, np.where(und, up / np.where(und, up - low, 1.0), 0.0))
+        shift = np.where(und, -low, 0.0)
+        n_u_a, n_u_b = slope[:, None] * pu_a, slope * (pu_b + shift)
+        l_a, l_b, u_a, u_b = n_l_a, n_l_b, n_u_a, n_u_b
+    return out
+
+
+def split_facet(
+    layers: Sequence[Layer],
+    k: int,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    *,
+    max_depth: int,
+    max_boxes: int | None = None,
+    deadline: float | None = None,
+    probe=None,
+    max_probes: int = 20,
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], dict]:
+    """Bisect the box ``[lo, hi]`` until layer ``k`` has ``n`` surely active units.
+
+    Returns the leaves (boxes not proven: after ``max_depth`` bisections, or all boxes
+    still open when ``max_boxes`` or the deadline is reached) and counters. Pruned boxes
+    are proven exactly (module docstring); leaves need the MILP.
+
+    ``probe(x)``, if given, is called (at most ``max_probes`` times) on the centre of an
+    open box when the centre lies strictly inside a region with ``a_k < n``; it returns
+    a verified witness or None. The first witness stops the search
+    (``stats["witness"]``).
+    """
+    import time
+
+    n = lo.size
+    stack = [(lo, hi, 0)]
+    leaves, boxes, pruned, probes = [], 0, 0, 0
+    stats: dict = {}
+    while stack:
+        out_of_time = deadline is not None and time.perf_counter() > deadline
+        if out_of_time or (max_boxes is not None and boxes >= max_boxes):
+            leaves.extend((b_lo, b_hi) for b_lo, b_hi, _ in stack)
+            stats["stopped"] = "deadline" if out_of_time else "max_boxes"
+            break
+        b_lo, b_hi, depth = stack.pop()
+        boxes += 1
+        low, up = symbolic_bounds(layers, b_lo, b_hi, k)[k - 1]
+        scale = np.maximum(np.abs(low), np.abs(up))
+        if int(np.sum(low > POSITIVE_TOL * (1.0 + scale))) >= n:
+            pruned += 1
+            continue
+        if probe is not None and probes < max_probes:
+            centre = 0.5 * (b_lo + b_hi)
+            if _strictly_failing(layers, centre, k):
+                probes += 1
+                found = probe(centre)
+                if found is not None:
+                    stats["witness"] = found
+                    break
+        if depth >= max_depth:
+            leaves.append((b_lo, b_hi))
+            continue
+        width = b_hi - b_lo
+        j = int(np.argmax(width))
+        mid = 0.5 * (b_lo[j] + b_hi[j])
+        left_hi, right_lo = b_hi.copy(), b_lo.copy()
+        left_hi[j] = mid
+        right_lo[j] = mid
+        stack.append((b_lo, left_hi, depth + 1))
+        stack.append((right_lo, b_hi, depth + 1))
+    stats.update({"boxes": boxes, "pruned": pruned, "leaves": len(leaves), "probes": probes})
+    return leaves, stats
+
+
+def _strictly_failing(layers: Sequence[Layer], x: np.ndarray, k: int, rtol: float = 1e-9) -> bool:
+    """``x`` is strictly inside its region of layers ``1..k`` and ``a_k(x) < n``."""
+    n = x.size
+    h = x
+    for j in range(k):
+        w = layers[j].weight
+        pre = w @ h + (0.0 if layers[j].bias is None else layers[j].bias)
+        size = np.abs(w) @ np.abs(h)
+        if np.any((np.abs(pre) <= rtol * size) & (size > 0)):
+            return False
+        h = np.maximum(pre, 0.0)
+    return int(np.sum(pre > 0)) < n
