@@ -3,6 +3,7 @@
 import numpy as np
 
 from injcheck.deep import check_deep
+from injcheck.deep.local_check import check_local
 from injcheck.networks import make_layers
 
 
@@ -13,7 +14,12 @@ def fold():
 def test_fold_is_locally_injective():
     verdict = check_deep(fold(), mode="local")
     assert verdict.status == "injective"
-    assert verdict.certificate["milp"] == "infeasible"
+    # layer 1 by the one-layer Gordan search, layer 2 by input splitting: no MILP margin
+    assert verdict.certificate["exact"] is True
+    assert set(verdict.certificate["proof_by_layer"]) == {"1", "2"}
+    plain = check_local(fold(), exact_first_layer=False, facets=False)
+    assert plain.status == "injective"
+    assert plain.certificate["milp"] == "infeasible" and plain.certificate["exact"] is False
 
 
 def test_narrow_second_layer_fails_locally_at_layer_two():
