@@ -96,6 +96,8 @@ def split_facet(
     import time
 
     n = lo.size
+    # Layer 2: forward symbolic intervals are as tight as back-substitution and cheaper.
+    bound = symbolic_bounds if k <= 2 else backward_bounds
     stack = [(lo, hi, 0)]
     leaves, boxes, pruned, probes = [], 0, 0, 0
     stats: dict = {}
@@ -107,7 +109,7 @@ def split_facet(
             break
         b_lo, b_hi, depth = stack.pop()
         boxes += 1
-        low, up = symbolic_bounds(layers, b_lo, b_hi, k)[k - 1]
+        low, up = bound(layers, b_lo, b_hi, k)[k - 1]
         scale = np.maximum(np.abs(low), np.abs(up))
         if int(np.sum(low > POSITIVE_TOL * (1.0 + scale))) >= n:
             pruned += 1
@@ -147,3 +149,60 @@ def _strictly_failing(layers: Sequence[Layer], x: np.ndarray, k: int, rtol: floa
             return False
         h = np.maximum(pre, 0.0)
     return int(np.sum(pre > 0)) < n
+
+
+def _relu_relaxation(low: np.ndarray, up: np.ndarray):
+    """Per unit, ``lam p <= relu(p) <= slope p + shift`` for ``p`` in ``[low, up]``."""
+    on, off = low >= 0, up <= 0
+    und = ~on & ~off
+    lam = np.where(on, 1.0, np.where(und & (up > -low), 1.0, 0.0))
+    denom = np.where(und, up - low, 1.0)
+    slope = np.where(on, 1.0, np.where(und, up / denom, 0.0))
+    shift = np.where(und, -slope * low, 0.0)
+    return lam, slope, shift
+
+
+def backward_bounds(
+    layers: Sequence[Layer], lo: np.ndarray, hi: np.ndarray, upto: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Sound pre-activation bounds of layers ``1..upto`` on ``[lo, hi]`` by back-substitution.
+
+    Layer 1 is exact on the box. For layer ``k``, the rows of ``W_k`` are substituted back
+    through the ReLU relaxations of layers ``k-1, ..., 1`` (lower relaxation where the
+    coefficient is positive, upper where it is negative, for the lower bound; the
+    reverse for the upper bound) down to an affine function of ``x``, which is then
+    minimised or maximised exactly over the box (the CROWN/DeepPoly scheme). The result
+    is intersected with the forward symbolic bounds; both are sound, so is the meet.
+    """
+    centre, radius = (lo + hi) / 2.0, (hi - lo) / 2.0
+    forward = symbolic_bounds(layers, lo, hi, upto)
+    out: list[tuple[np.ndarray, np.ndarray]] = []
+    relax = []
+    for k in range(upto):
+        w = layers[k].weight
+        bias = np.zeros(w.shape[0]) if layers[k].bias is None else layers[k].bias
+        f_low, f_up = forward[k]
+        if k == 0:
+            low, up = f_low, f_up
+        else:
+            bounds_pair = []
+            for sign in (1.0, -1.0):  # 1: lower bound, -1: upper bound (of -pre)
+                coef, const = sign * w, sign * bias
+                for i in range(k - 1, -1, -1):
+                    lam, slope, shift = relax[i]
+                    pos, neg = np.maximum(coef, 0.0), np.minimum(coef, 0.0)
+                    # lower bound of coef . relu(p): pos * lam p + neg * (slope p + shift)
+                    const = const + neg @ shift
+                    a = pos * lam + neg * slope
+                    w_i = layers[i].weight
+                    b_i = 0.0 if layers[i].bias is None else layers[i].bias
+                    const = const + a @ (np.zeros(w_i.shape[0]) + b_i)
+                    coef = a @ w_i
+                value = coef @ centre + const - np.abs(coef) @ radius
+                slack = 1e-12 * (np.abs(coef) @ (np.abs(centre) + radius) + np.abs(const) + 1.0)
+                bounds_pair.append(sign * (value - slack))
+            low = np.maximum(bounds_pair[0], f_low)
+            up = np.minimum(bounds_pair[1], f_up)
+        out.append((low, up))
+        relax.append(_relu_relaxation(low, up))
+    return out

@@ -83,3 +83,43 @@ def test_new_paths_agree_with_the_plain_milp(seed):
     g_old = check_global(layers, time_limit=30, exact_first_layer=False)
     if "unknown" not in (g_new.status, g_old.status):
         assert g_new.status == g_old.status
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_split_bounds_are_sound(seed):
+    from injcheck.deep.split import backward_bounds, symbolic_bounds
+
+    rng = np.random.default_rng(seed)
+    layers = as_layers(random_relu_net(4, [12, 10, 8], seed=seed))
+    for _ in range(10):
+        centre, radius = rng.uniform(-1, 1, 4), rng.uniform(0.01, 0.6, 4)
+        lo, hi = centre - radius, centre + radius
+        points = lo + (hi - lo) * rng.random((2000, 4))
+        points = np.vstack([points, lo, hi])
+        for bound in (symbolic_bounds, backward_bounds):
+            found = bound(layers, lo, hi, 3)
+            h = points
+            for k, layer in enumerate(layers):
+                pre = h @ layer.weight.T
+                assert np.all(pre >= found[k][0]) and np.all(pre <= found[k][1])
+                h = np.maximum(pre, 0.0)
+
+
+def test_split_proves_a_wide_second_layer_exactly():
+    layers = as_layers(random_relu_net(3, [18, 18], seed=0))
+    verdict = check_local(layers, time_limit=60)
+    assert verdict.status == "injective"
+    assert verdict.certificate["exact"] is True
+    assert verdict.certificate["proof_by_layer"]["2"].startswith("exact: input splitting")
+    assert verdict.stats["search"]["split"]["pruned"] > 0
+
+
+def test_split_finds_a_second_layer_failure():
+    # layer 1 is injective (n = 3, 24 rows), layer 2 has only 4 units: it fails locally
+    layers = as_layers(random_relu_net(3, [24, 4], seed=2))
+    assert check_layer(layers[0].weight).status == "injective"
+    verdict = check_local(layers, time_limit=60)
+    assert verdict.status == "non-injective" and verdict.layer == 2
+    assert verdict.verification["exact_ok"]
+    old = check_local(layers, time_limit=60, split=False)
+    assert old.status == "non-injective" and old.layer == 2
