@@ -21,6 +21,12 @@ Domain and exactness
   generators): that residual case is reported in the certificate, never hidden.
 * With a box (biases): ``D`` is the box and ``eps_j = SEPARATION * w_j``; the same
   statement holds with absolute separation.
+
+Layer 1 (bias-free, no box) is decided first and exactly by the one-layer Gordan check
+(:mod:`.first_layer`): a layer-1 collision is a collision of the net (no margin), and
+an injective layer 1 removes meeting layer 1 from the MILP search. A one-layer net is
+then decided with no margin at all (``certificate["exact"]``); deeper meeting layers
+are still the pair MILP above, up to its separation.
 """
 
 from __future__ import annotations
