@@ -21,6 +21,8 @@ import numpy as np
 
 from ..networks import Layer
 
+#: Boxes whose bounds are computed together (numpy batch).
+BATCH = 32
 #: A lower bound counts as positive only above this (relative to the bound's scale),
 #: so float rounding in the propagation cannot prune a box wrongly.
 POSITIVE_TOL = 1e-9
@@ -97,7 +99,7 @@ def split_facet(
 
     n = lo.size
     # Layer 2: forward symbolic intervals are as tight as back-substitution and cheaper.
-    bound = symbolic_bounds if k <= 2 else backward_bounds
+    bound = symbolic_bounds_batch if k <= 2 else backward_bounds_batch
     stack = [(lo, hi, 0)]
     leaves, boxes, pruned, probes = [], 0, 0, 0
     stats: dict = {}
@@ -107,32 +109,40 @@ def split_facet(
             leaves.extend((b_lo, b_hi) for b_lo, b_hi, _ in stack)
             stats["stopped"] = "deadline" if out_of_time else "max_boxes"
             break
-        b_lo, b_hi, depth = stack.pop()
-        boxes += 1
-        low, up = bound(layers, b_lo, b_hi, k)[k - 1]
-        scale = np.maximum(np.abs(low), np.abs(up))
-        if int(np.sum(low > POSITIVE_TOL * (1.0 + scale))) >= n:
-            pruned += 1
-            continue
-        if probe is not None and probes < max_probes:
-            centre = 0.5 * (b_lo + b_hi)
-            if _strictly_failing(layers, centre, k):
-                probes += 1
-                found = probe(centre)
-                if found is not None:
-                    stats["witness"] = found
-                    break
-        if depth >= max_depth:
-            leaves.append((b_lo, b_hi))
-            continue
-        width = b_hi - b_lo
-        j = int(np.argmax(width))
-        mid = 0.5 * (b_lo[j] + b_hi[j])
-        left_hi, right_lo = b_hi.copy(), b_lo.copy()
-        left_hi[j] = mid
-        right_lo[j] = mid
-        stack.append((b_lo, left_hi, depth + 1))
-        stack.append((right_lo, b_hi, depth + 1))
+        # Boxes from the top of the stack in one batch (depth-first, vectorised bounds).
+        batch = [stack.pop() for _ in range(min(BATCH, len(stack)))]
+        boxes += len(batch)
+        low_all, up_all = bound(
+            layers, np.array([b[0] for b in batch]), np.array([b[1] for b in batch]), k
+        )[k - 1]
+        for (b_lo, b_hi, depth), low, up in zip(batch, low_all, up_all, strict=True):
+            if "witness" in stats:
+                break
+            scale = np.maximum(np.abs(low), np.abs(up))
+            if int(np.sum(low > POSITIVE_TOL * (1.0 + scale))) >= n:
+                pruned += 1
+                continue
+            if probe is not None and probes < max_probes:
+                centre = 0.5 * (b_lo + b_hi)
+                if _strictly_failing(layers, centre, k):
+                    probes += 1
+                    found = probe(centre)
+                    if found is not None:
+                        stats["witness"] = found
+                        break
+            if depth >= max_depth:
+                leaves.append((b_lo, b_hi))
+                continue
+            width = b_hi - b_lo
+            j = int(np.argmax(width))
+            mid = 0.5 * (b_lo[j] + b_hi[j])
+            left_hi, right_lo = b_hi.copy(), b_lo.copy()
+            left_hi[j] = mid
+            right_lo[j] = mid
+            stack.append((b_lo, left_hi, depth + 1))
+            stack.append((right_lo, b_hi, depth + 1))
+        if "witness" in stats:
+            break
     stats.update({"boxes": boxes, "pruned": pruned, "leaves": len(leaves), "probes": probes})
     return leaves, stats
 
@@ -203,6 +213,77 @@ def backward_bounds(
                 bounds_pair.append(sign * (value - slack))
             low = np.maximum(bounds_pair[0], f_low)
             up = np.minimum(bounds_pair[1], f_up)
+        out.append((low, up))
+        relax.append(_relu_relaxation(low, up))
+    return out
+
+
+# ----------------------------------------------------------------- batched versions
+def _concretise(coef: np.ndarray, const: np.ndarray, centre: np.ndarray, radius: np.ndarray):
+    """Min over each box of ``coef x + const`` (batched), widened for float rounding."""
+    value = np.einsum("bjn,bn->bj", coef, centre) + const
+    spread = np.einsum("bjn,bn->bj", np.abs(coef), radius)
+    slack = 1e-12 * (np.einsum("bjn,bn->bj", np.abs(coef), np.abs(centre) + radius))
+    slack = slack + 1e-12 * (np.abs(const) + 1.0)
+    return value - spread - slack
+
+
+def symbolic_bounds_batch(
+    layers: Sequence[Layer], lo: np.ndarray, hi: np.ndarray, upto: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`symbolic_bounds` for a batch of boxes ``lo, hi`` of shape ``(B, n)``."""
+    batch, n = lo.shape
+    centre, radius = (lo + hi) / 2.0, (hi - lo) / 2.0
+    l_a = np.broadcast_to(np.eye(n), (batch, n, n))
+    l_b = np.zeros((batch, n))
+    u_a, u_b = l_a, l_b
+    out = []
+    for k in range(upto):
+        w = layers[k].weight
+        bias = 0.0 if layers[k].bias is None else layers[k].bias
+        wp, wn = np.maximum(w, 0.0), np.minimum(w, 0.0)
+        pl_a, pl_b = wp @ l_a + wn @ u_a, l_b @ wp.T + u_b @ wn.T + bias
+        pu_a, pu_b = wp @ u_a + wn @ l_a, u_b @ wp.T + l_b @ wn.T + bias
+        low = _concretise(pl_a, pl_b, centre, radius)
+        up = -_concretise(-pu_a, -pu_b, centre, radius)
+        out.append((low, up))
+        lam, slope, shift = _relu_relaxation(low, up)
+        l_a, l_b = lam[..., None] * pl_a, lam * pl_b
+        u_a, u_b = slope[..., None] * pu_a, slope * pu_b + shift
+    return out
+
+
+def backward_bounds_batch(
+    layers: Sequence[Layer], lo: np.ndarray, hi: np.ndarray, upto: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`backward_bounds` for a batch of boxes ``lo, hi`` of shape ``(B, n)``."""
+    batch, _ = lo.shape
+    centre, radius = (lo + hi) / 2.0, (hi - lo) / 2.0
+    forward = symbolic_bounds_batch(layers, lo, hi, upto)
+    out: list[tuple[np.ndarray, np.ndarray]] = []
+    relax = []
+    for k in range(upto):
+        w = layers[k].weight
+        bias = np.zeros(w.shape[0]) if layers[k].bias is None else layers[k].bias
+        f_low, f_up = forward[k]
+        if k == 0:
+            low, up = f_low, f_up
+        else:
+            found = []
+            for sign in (1.0, -1.0):
+                coef = np.broadcast_to(sign * w, (batch, *w.shape))
+                const = np.broadcast_to(sign * bias, (batch, w.shape[0]))
+                for i in range(k - 1, -1, -1):
+                    lam, slope, shift = relax[i]
+                    pos, neg = np.maximum(coef, 0.0), np.minimum(coef, 0.0)
+                    const = const + np.einsum("bjm,bm->bj", neg, shift)
+                    a = pos * lam[:, None, :] + neg * slope[:, None, :]
+                    if layers[i].bias is not None:
+                        const = const + a @ layers[i].bias
+                    coef = a @ layers[i].weight
+                found.append(sign * _concretise(coef, const, centre, radius))
+            low = np.maximum(found[0], f_low)
+            up = np.minimum(found[1], f_up)
         out.append((low, up))
         relax.append(_relu_relaxation(low, up))
     return out

@@ -123,3 +123,27 @@ def test_split_finds_a_second_layer_failure():
     assert verdict.verification["exact_ok"]
     old = check_local(layers, time_limit=60, split=False)
     assert old.status == "non-injective" and old.layer == 2
+
+
+def test_batched_bounds_match_the_single_box_ones():
+    from injcheck.deep.split import (
+        backward_bounds,
+        backward_bounds_batch,
+        symbolic_bounds,
+        symbolic_bounds_batch,
+    )
+
+    rng = np.random.default_rng(5)
+    layers = as_layers(random_relu_net(4, [10, 9, 7], seed=3))
+    centre, radius = rng.uniform(-1, 1, (8, 4)), rng.uniform(0.01, 0.7, (8, 4))
+    lo, hi = centre - radius, centre + radius
+    for single, batched in (
+        (symbolic_bounds, symbolic_bounds_batch),
+        (backward_bounds, backward_bounds_batch),
+    ):
+        many = batched(layers, lo, hi, 3)
+        for b in range(8):
+            one = single(layers, lo[b], hi[b], 3)
+            for k in range(3):
+                np.testing.assert_allclose(one[k][0], many[k][0][b], rtol=1e-9, atol=1e-9)
+                np.testing.assert_allclose(one[k][1], many[k][1][b], rtol=1e-9, atol=1e-9)
