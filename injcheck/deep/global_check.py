@@ -39,6 +39,7 @@ import numpy as np
 from ..networks import Layer, architecture
 from ..solvers import solve_highs
 from ..verdict import Verdict
+from ..verify import verify_witness
 from ._common import BOUND_SAMPLE_TOL, Budget, input_domain, try_witnesses, verdict_from_check
 from .bounds import Bounds, compute_bounds, sampled_violation
 from .encoding import NetworkCopy, encode_copy
@@ -46,6 +47,8 @@ from .witness import first_meeting_layer, pattern_at, polish_pair
 
 #: Relative separation that the MILP demands of a pair (see the module docstring).
 SEPARATION = 1e-4
+#: Share of the remaining budget that the local check may use before the pair MILP.
+LOCAL_SHARE = 0.25
 #: A solver value may leave a proven bound by this much (relative) before it is an error.
 VALUE_TOL = 1e-5
 
@@ -173,8 +176,12 @@ def check_global(
     threads: int = 1,
     separation: float = SEPARATION,
     exact_first_layer: bool = True,
+    local_first: bool = True,
 ) -> Verdict:
     """Global injectivity by the pair MILP (see the module docstring).
+
+    ``local_first``: bias-free nets without a box run the (fast) local check first, with
+    at most ``LOCAL_SHARE`` of the budget; a verified local collision is a global one.
 
     ``exact_first_layer=False`` switches off the one-layer Gordan check of layer 1
     (bias-free nets without a box); for tests and ablations.
@@ -252,6 +259,38 @@ def check_global(
                     solver_status="exhausted",
                     message="layer 1 is injective (exact one-layer check)",
                 )
+    # A local failure is a collision (x and y = x + t d in one region, J d = 0), and the
+    # local check of bias-free nets is fast (input splitting): try it before the pairs.
+    if homogeneous and local_first and len(layers) > 1:
+        from .local_check import check_local
+
+        rem, started = budget.remaining(), budget.elapsed()
+        local = check_local(
+            layers, time_limit=None if rem is None else LOCAL_SHARE * rem, threads=threads
+        )
+        stats["local_first"] = {
+            "status": local.status,
+            "method": local.method,
+            "layer": local.layer,
+            "seconds": budget.elapsed() - started,
+        }
+        if local.status == "non-injective":
+            x, y = local.witness_arrays()
+            check = verify_witness(layers, x, y)
+            if check.ok:
+                layer = first_meeting_layer(layers, check.x, check.y)
+                certificate["meeting_layer"] = layer
+                certificate["found_by"] = f"local check (fails at layer {local.layer})"
+                verdict = verdict_from_check(
+                    check,
+                    mode="global",
+                    layers=layers,
+                    layer=layer,
+                    base={"stats": stats, "certificate": certificate, "solver_status": "local"},
+                    fail_message="",
+                )
+                verdict.method = f"local:{local.method}"
+                return verdict
     # Meeting layers in order: h_k(x) = h_k(y) first happens at some k, and the MILP on
     # layers 1..k is smaller; once layers 1..k are injective, their local counts are cuts.
     solve_seconds, res, meet = 0.0, None, len(layers)

@@ -147,3 +147,13 @@ def test_batched_bounds_match_the_single_box_ones():
             for k in range(3):
                 np.testing.assert_allclose(one[k][0], many[k][0][b], rtol=1e-9, atol=1e-9)
                 np.testing.assert_allclose(one[k][1], many[k][1][b], rtol=1e-9, atol=1e-9)
+
+
+def test_global_uses_a_local_failure_as_witness():
+    layers = as_layers(random_relu_net(3, [24, 4], seed=2))
+    verdict = check_global(layers, time_limit=60)
+    assert verdict.status == "non-injective"
+    assert verdict.method.startswith("local:")
+    assert verdict.verification["exact_ok"] and verdict.verification["float_ok"]
+    plain = check_global(layers, time_limit=60, local_first=False)
+    assert plain.status == "non-injective"
