@@ -509,7 +509,9 @@ def _facets_layer(layers, k, margin, domain, box, budget, threads, info, *, spli
             if sampled_violation(layers[:k], d_bounds) > BOUND_SAMPLE_TOL:
                 return "undecided", check, layer, "invalid bounds", seconds, ""
             if int(np.sum(d_bounds.state(k - 1) == ON)) >= n:
-                continue  # n units always on in this box (sound LP bounds)
+                # n units always on in this box (LP bounds, loosened by LP_SAFETY)
+                info["boxes_by_lp_bounds"] = info.get("boxes_by_lp_bounds", 0) + 1
+                continue
             used_milp = True
             info["domain_milps"] = info.get("domain_milps", 0) + 1
             res = _solve_domain(
