@@ -433,8 +433,8 @@ def _solve_with_fallback(
 #: the facets still to do).
 SPLIT_SHARE = 0.5
 #: Bisections per free input coordinate, and boxes per facet, before a box is a leaf.
-SPLIT_DEPTH_PER_DIM = 6
-SPLIT_MAX_BOXES = 20_000
+SPLIT_DEPTH_PER_DIM = 12
+SPLIT_MAX_BOXES = 100_000
 #: A facet with more leaves than this gets one MILP on the whole facet instead.
 LEAF_MILPS = 16
 

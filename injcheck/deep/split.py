@@ -21,6 +21,8 @@ import numpy as np
 
 from ..networks import Layer
 
+#: Choose the split coordinate by width times layer-1 sensitivity.
+SMEAR = True
 #: Boxes whose bounds are computed together (numpy batch).
 BATCH = 32
 #: A lower bound counts as positive only above this (relative to the bound's scale),
@@ -112,10 +114,16 @@ def split_facet(
         # Boxes from the top of the stack in one batch (depth-first, vectorised bounds).
         batch = [stack.pop() for _ in range(min(BATCH, len(stack)))]
         boxes += len(batch)
-        low_all, up_all = bound(
+        all_bounds = bound(
             layers, np.array([b[0] for b in batch]), np.array([b[1] for b in batch]), k
-        )[k - 1]
-        for (b_lo, b_hi, depth), low, up in zip(batch, low_all, up_all, strict=True):
+        )
+        low_all, up_all = all_bounds[k - 1]
+        # Split heuristic ("smear"): the coordinate where width times the weight of the
+        # undecided units of layer 1 is largest (plain widest side if SMEAR is off).
+        l1_low, l1_up = all_bounds[0]
+        undecided_1 = (l1_low < 0) & (l1_up > 0)
+        smear = undecided_1.astype(float) @ np.abs(layers[0].weight) + 1e-3
+        for (b_lo, b_hi, depth), low, up, sm in zip(batch, low_all, up_all, smear, strict=True):
             if "witness" in stats:
                 break
             scale = np.maximum(np.abs(low), np.abs(up))
@@ -134,7 +142,7 @@ def split_facet(
                 leaves.append((b_lo, b_hi))
                 continue
             width = b_hi - b_lo
-            j = int(np.argmax(width))
+            j = int(np.argmax(width * sm if SMEAR else width))
             mid = 0.5 * (b_lo[j] + b_hi[j])
             left_hi, right_lo = b_hi.copy(), b_lo.copy()
             left_hi[j] = mid
