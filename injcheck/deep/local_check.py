@@ -173,7 +173,10 @@ def check_local(
     """
     budget = Budget.begin(time_limit)
     lo, hi, homogeneous = input_domain(layers, box)
-    bounds = compute_bounds(layers, lo, hi, deadline=budget.bound_deadline())
+    # Bias-free nets with the facet search use these bounds only for layer 1 (exact by
+    # intervals); each facet and leaf box gets its own LP-tightened bounds.
+    use_lp = not (homogeneous and facets)
+    bounds = compute_bounds(layers, lo, hi, use_lp=use_lp, deadline=budget.bound_deadline())
     # The whole-domain MILP is not built here (cvxpy is slow to import and to compile,
     # and the facet search may need no MILP at all); its size is reported anyway.
     n_binaries = int(sum(bounds.undecided_per_layer()))
