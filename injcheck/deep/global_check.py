@@ -334,7 +334,12 @@ def check_global(
             "global",
             "milp",
             arch,
-            message=f"MILP ended without a decision ({res.raw_status})",
+            message=f"MILP ended without a decision ({res.raw_status})"
+            + (
+                f"; the local check found the net locally {stats['local_first']['status']}"
+                if "local_first" in stats
+                else ""
+            ),
             **base,
         )
     try:
