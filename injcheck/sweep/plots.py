@@ -8,6 +8,7 @@ the legend and in :attr:`TheoryLines.notes`; it never stops a report.
 
 from __future__ import annotations
 
+import importlib
 import math
 import time
 from collections import defaultdict
@@ -58,7 +59,9 @@ def theory_lines(
         lines.notes.append(f"theory lines are for one layer; this sweep has depth {depth}")
         return lines
     try:
-        import injcheck.theory as theory
+        # import_module looks in sys.modules first (so a substituted theory module is
+        # honoured), while "import injcheck.theory" would read the package attribute.
+        theory = importlib.import_module("injcheck.theory")
     except Exception as exc:  # noqa: BLE001 - theory is optional for a report
         lines.notes.append(f"injcheck.theory could not be imported ({type(exc).__name__}: {exc})")
         return lines
