@@ -34,7 +34,12 @@ def warm_up() -> None:
     """Import cvxpy and the checks once per worker, so no trial pays the import."""
     import cvxpy  # noqa: F401
 
-    from injcheck.deep import global_check, local_check  # noqa: F401
+    from injcheck.deep import check_deep
+    from injcheck.networks import as_layers, random_relu_net
+
+    tiny = as_layers(random_relu_net(2, [8, 8], seed=0))
+    for mode in ("global", "local"):  # first HiGHS instance, lazy imports
+        check_deep(tiny, mode=mode, time_limit=10)
 
 
 def run_trial(point: dict, mode: str, time_limit: float) -> dict:
@@ -130,7 +135,7 @@ def main() -> None:
     records = []
     start = time.time()
     with (
-        ProcessPoolExecutor(args.workers) as pool,
+        ProcessPoolExecutor(args.workers, initializer=warm_up) as pool,
         open(os.path.join(args.out, "bench.jsonl"), "a") as log,
     ):
         for rec in pool.map(run_trial, *zip(*jobs, strict=True)):
