@@ -432,9 +432,8 @@ def _solve_with_fallback(
     return "infeasible", check, layer, raw, seconds
 
 
-#: Share of the remaining time that input splitting may use on one facet (divided by
-#: the facets still to do).
-SPLIT_SHARE = 0.5
+#: Share of the remaining time that input splitting may use on one facet.
+SPLIT_SHARE = 0.6
 #: Bisections per free input coordinate, and boxes per facet, before a box is a leaf.
 SPLIT_DEPTH_PER_DIM = 12
 SPLIT_MAX_BOXES = 100_000
@@ -472,17 +471,15 @@ def _facets_layer(layers, k, margin, domain, box, budget, threads, info, *, spli
         found = verify_witness(layers, x, y)
         return found if found.ok else None
 
-    for index, (_j, _s, f_lo, f_hi) in enumerate(facets):
+    for _j, _s, f_lo, f_hi in facets:
         if budget.expired():
             return "undecided", check, layer, "time limit", seconds, ""
         domains = [(f_lo, f_hi)]
         if split:
             rem = budget.remaining()
-            deadline = (
-                None
-                if rem is None
-                else time.perf_counter() + SPLIT_SHARE * rem / (len(facets) - index)
-            )
+            # Splitting is the efficient tool: a facet may use a share of all that is left
+            # (most facets need a fraction of a second, a hard one gets the time).
+            deadline = None if rem is None else time.perf_counter() + SPLIT_SHARE * rem
             leaves, stats = split_facet(
                 layers,
                 k,

@@ -24,7 +24,7 @@ from ..networks import Layer
 #: Choose the split coordinate by width times layer-1 sensitivity.
 SMEAR = True
 #: Boxes whose bounds are computed together (numpy batch).
-BATCH = 32
+BATCH = 64
 #: A lower bound counts as positive only above this (relative to the bound's scale),
 #: so float rounding in the propagation cannot prune a box wrongly.
 POSITIVE_TOL = 1e-9
@@ -114,23 +114,31 @@ def split_facet(
         # Boxes from the top of the stack in one batch (depth-first, vectorised bounds).
         batch = [stack.pop() for _ in range(min(BATCH, len(stack)))]
         boxes += len(batch)
-        all_bounds = bound(
-            layers, np.array([b[0] for b in batch]), np.array([b[1] for b in batch]), k
-        )
+        los, his = np.array([b[0] for b in batch]), np.array([b[1] for b in batch])
+        all_bounds = bound(layers, los, his, k)
         low_all, up_all = all_bounds[k - 1]
         # Split heuristic ("smear"): the coordinate where width times the weight of the
         # undecided units of layer 1 is largest (plain widest side if SMEAR is off).
         l1_low, l1_up = all_bounds[0]
         undecided_1 = (l1_low < 0) & (l1_up > 0)
         smear = undecided_1.astype(float) @ np.abs(layers[0].weight) + 1e-3
-        for (b_lo, b_hi, depth), low, up, sm in zip(batch, low_all, up_all, smear, strict=True):
+        failing = (
+            _strictly_failing_batch(layers, (los + his) / 2.0, k)
+            if probe is not None and probes < max_probes
+            else np.zeros(len(batch), dtype=bool)
+        )
+        scale = np.maximum(np.abs(low_all), np.abs(up_all))
+        proven = np.sum(low_all > POSITIVE_TOL * (1.0 + scale), axis=1) >= n
+        pruned += int(np.sum(proven))
+        for (b_lo, b_hi, depth), sm, fails in zip(
+            (b for b, p in zip(batch, proven, strict=True) if not p),
+            smear[~proven],
+            failing[~proven],
+            strict=True,
+        ):
             if "witness" in stats:
                 break
-            scale = np.maximum(np.abs(low), np.abs(up))
-            if int(np.sum(low > POSITIVE_TOL * (1.0 + scale))) >= n:
-                pruned += 1
-                continue
-            if probe is not None and probes < max_probes:
+            if fails and probes < max_probes:
                 centre = 0.5 * (b_lo + b_hi)
                 if _strictly_failing(layers, centre, k):
                     probes += 1
@@ -153,6 +161,22 @@ def split_facet(
             break
     stats.update({"boxes": boxes, "pruned": pruned, "leaves": len(leaves), "probes": probes})
     return leaves, stats
+
+
+def _strictly_failing_batch(
+    layers: Sequence[Layer], x: np.ndarray, k: int, rtol: float = 1e-9
+) -> np.ndarray:
+    """:func:`_strictly_failing` for a batch of points ``x`` of shape ``(B, n)``."""
+    n = x.shape[1]
+    h = x
+    ok = np.ones(x.shape[0], dtype=bool)
+    for j in range(k):
+        w = layers[j].weight
+        pre = h @ w.T + (0.0 if layers[j].bias is None else layers[j].bias)
+        size = np.abs(h) @ np.abs(w).T
+        ok &= ~np.any((np.abs(pre) <= rtol * size) & (size > 0), axis=1)
+        h = np.maximum(pre, 0.0)
+    return ok & (np.sum(pre > 0, axis=1) < n)
 
 
 def _strictly_failing(layers: Sequence[Layer], x: np.ndarray, k: int, rtol: float = 1e-9) -> bool:
