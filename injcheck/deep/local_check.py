@@ -524,7 +524,11 @@ def _facets_layer(layers, k, margin, domain, box, budget, threads, info, *, spli
             if outcome != "proven":
                 return outcome, check, layer, raw, seconds, ""
     if used_milp:
-        how = f"up to margin: input splitting and MILPs on {2 * n} facets"
+        how = (
+            "up to margin: "
+            + ("input splitting and " if split else "")
+            + f"MILPs on {2 * n} facets"
+        )
     else:
         how = "exact: input splitting with sound bounds (no margin)"
     return "proven", check, layer, raw, seconds, how
