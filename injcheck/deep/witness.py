@@ -15,6 +15,7 @@ import numpy as np
 from scipy.optimize import linprog
 
 from ..networks import Layer
+from ..verify import activation_pattern
 
 #: Row norm (relative) under which a unit counts as constant on a region.
 CONSTANT_TOL = 1e-12
@@ -34,14 +35,7 @@ def affine_maps(layers: Sequence[Layer], pattern: Sequence[np.ndarray]):
     return out
 
 
-def pattern_at(layers: Sequence[Layer], x: np.ndarray) -> list[np.ndarray]:
-    h = np.asarray(x, float)
-    out = []
-    for layer in layers:
-        pre = layer.weight @ h + (0.0 if layer.bias is None else layer.bias)
-        out.append(pre > 0)
-        h = np.maximum(pre, 0.0)
-    return out
+pattern_at = activation_pattern  # one definition of the float activation pattern (verify.py)
 
 
 def hidden_states(layers: Sequence[Layer], x: np.ndarray) -> list[np.ndarray]:
