@@ -16,10 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
+
+from machine import cpu_model  # experiments/machine.py
 
 
 def grid(alphas, ns, depths, seeds):
@@ -61,17 +62,6 @@ def run_trial(point: dict, mode: str, time_limit: float) -> dict:
         "exact": bool(verdict.certificate.get("exact", False)),
         "time_limit": time_limit,
     }
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def table(records: list[dict]) -> str:

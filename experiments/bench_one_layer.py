@@ -25,6 +25,7 @@ import time
 
 import cvxpy as cp
 import numpy as np
+from machine import cpu_model as cpu_name  # experiments/machine.py
 
 import injcheck
 from injcheck.solvers import solve_highs
@@ -45,16 +46,6 @@ def baseline_big_m(weight: np.ndarray, time_limit: float, eps: float = 1e-4) -> 
     return {"optimal": "non-injective", "infeasible": "no cell with margin eps"}.get(
         result.outcome, "unknown"
     )
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(
-                line.split(":", 1)[1].strip() for line in f if line.startswith("model name")
-            )
-    except (OSError, StopIteration):
-        return platform.processor() or "unknown CPU"
 
 
 def main() -> None:

@@ -29,18 +29,9 @@ import tempfile
 import time
 from datetime import datetime
 
+from machine import cpu_model  # experiments/machine.py
+
 from injcheck.sweep import Store, SweepSpec, run_sweep
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def stamps(store_path: str, spec: SweepSpec) -> tuple[list[float], list[float]]:

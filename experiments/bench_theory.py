@@ -17,24 +17,14 @@ import argparse
 import json
 import math
 import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+from machine import cpu_model as cpu_name  # experiments/machine.py
 from scipy import optimize
 
 from injcheck.theory import deep, parisi, rs, rsb
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def timed(fn, *a, **k):

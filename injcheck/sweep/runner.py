@@ -31,10 +31,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..exceptions import InvalidArgumentError
+from ..verdict import STATUSES
 from .seeds import trial_seed
 from .spec import RERUN_POLICIES, Point, SweepSpec
 from .store import Store
-from .trials import RESULT_FIELDS, STATUSES, TrialFn, TrialTask, resolve_trial_fn, trial_fn_name
+from .trials import RESULT_FIELDS, TrialFn, TrialTask, resolve_trial_fn, trial_fn_name
 
 EXECUTORS = ("local", "ray")
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")

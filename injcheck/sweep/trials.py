@@ -21,8 +21,6 @@ from typing import Any
 
 from ..exceptions import SpecError
 
-STATUSES = ("injective", "non-injective", "unknown")
-
 #: Fields a trial function may return (everything else is ignored).
 RESULT_FIELDS = (
     "status",
