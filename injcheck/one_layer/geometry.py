@@ -12,6 +12,7 @@ from itertools import combinations
 from math import comb
 
 import numpy as np
+import scipy.linalg
 
 from ..solvers import quiet_highs
 
@@ -194,7 +195,7 @@ def certificate_is_exact(weight: np.ndarray, support: np.ndarray) -> bool:
     rhs = [Fraction(0)] * n + [Fraction(1)]
     # Pick k independent equations (the support of a vertex certificate is minimal).
     float_eqs = np.array([[float(v) for v in row] for row in eqs])
-    _, _, perm = __import__("scipy.linalg").linalg.qr(float_eqs.T, pivoting=True, mode="economic")
+    _, _, perm = scipy.linalg.qr(float_eqs.T, pivoting=True, mode="economic")
     chosen = list(perm[:k])
     lam = _solve_square([eqs[r] for r in chosen], [rhs[r] for r in chosen])
     if lam is None or any(v <= 0 for v in lam):

@@ -139,9 +139,11 @@ def _by_n(summary: Sequence[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
     return dict(sorted(groups.items()))
 
 
-def _theory_vlines(ax, theory: TheoryLines) -> None:
+def _theory_capacity_lines(ax, theory: TheoryLines, *, vertical: bool = True) -> None:
+    """The theory capacities as lines across the plot (vertical on an alpha axis)."""
+    line = ax.axvline if vertical else ax.axhline
     for method, value in theory.capacities.items():
-        ax.axvline(
+        line(
             value,
             color="0.3",
             ls=_THEORY_STYLE[method],
@@ -197,7 +199,7 @@ def plot_transition(
                     color=color,
                 )
     ax.axhline(0.5, color="0.75", lw=0.8, zorder=0)
-    _theory_vlines(ax, theory)
+    _theory_capacity_lines(ax, theory)
     if total_unknown:
         ax.plot([], [], " ", label=f"u=k: k unknown trials ({total_unknown} in all)")
     ax.set_xlabel(_alpha_label(summary))
@@ -323,16 +325,7 @@ def plot_alpha50(
             capsize=4,
             label=f"n -> inf: {ex.value:.2f} [{ex.ci_low:.2f}, {ex.ci_high:.2f}]",
         )
-    for method, value in theory.capacities.items():
-        ax.axhline(
-            value,
-            color="0.3",
-            ls=_THEORY_STYLE[method],
-            lw=1.0,
-            label=f"{THEORY_METHODS[method]} capacity {value:.3f}",
-        )
-    if theory.missing_label:
-        ax.plot([], [], " ", label=theory.missing_label)
+    _theory_capacity_lines(ax, theory, vertical=False)
     if not ok:
         ax.text(
             0.5,
