@@ -27,6 +27,12 @@ from ..verdict import Verdict
 from ._common import BOUND_SAMPLE_TOL, Budget, has_bias, try_witnesses, verdict_from_check
 from .bounds import Bounds, compute_bounds, sampled_violation
 from .encoding import NetworkCopy, encode_copy
+from .near_diagonal import (
+    CoverResult,
+    certify_cover,
+    cover_near_diagonal,
+    output_floor_certificate,
+)
 from .witness import first_meeting_layer, pattern_at, polish_pair
 
 SEPARATION = 1e-4
@@ -88,6 +94,44 @@ class PointwiseProblem:
         if self.lam is None:
             return y
         return self.scale * y / float(np.asarray(values["lam"]).reshape(-1)[0])
+
+
+COVER_ROLES = {
+    "near_diagonal": "lifted rank cover for closer ones",
+    "far_preimages": "output floor for ones beyond the search ball",
+}
+
+
+def exactness_covers(
+    layers: Sequence[Layer], prob: PointwiseProblem, x0, lo, hi, separation: float, deadline
+) -> dict[str, CoverResult]:
+    """What the MILP leaves out, proven absent by box covers (:mod:`.near_diagonal`).
+
+    * **Near** preimages ``Y`` (every ``|y_j - lam x_ref_j| < eps_j``): with a box,
+      ``|Y - x0| < eps``; bias-free, ``|Y - x0| < eps |Y|_inf`` or ``< eps s`` (module
+      docstring), hence ``|Y - x0|_inf < eps s / (1 - eps)``. Injectivity on that box
+      around ``x0`` (lifted rank certificate) rules them out.
+    * **Far** preimages (bias-free: ``|Y|_inf > RADIUS s``) give ``u = Y / |Y|_inf`` on the
+      unit sphere with ``|f(u)|_inf < |f(x0)|_inf / (RADIUS s)``; a facet cover proving
+      ``|f(u)|_inf`` above that floor rules them out.
+    * ``x0 = 0`` (bias-free): every preimage of 0 scales into the MILP's cube; none left.
+    """
+    eps = separation * (hi - lo)
+    if not prob.homogeneous:
+        near = cover_near_diagonal(layers, [(x0, x0)], eps, (lo, hi), deadline=deadline)
+        return {"near_diagonal": near}
+    if not np.any(x0):
+        return {}
+    from .local_check import facet_boxes
+
+    reach = eps * prob.scale / (1.0 - eps)
+    near = cover_near_diagonal(
+        layers, [(x0, x0)], reach, (x0 - reach, x0 + reach), deadline=deadline
+    )
+    floor = float(np.abs(forward(layers, x0)).max()) / (RADIUS * prob.scale)
+    facets = [(f_lo, f_hi) for _, _, f_lo, f_hi in facet_boxes(x0.size)]
+    far = certify_cover(layers, facets, output_floor_certificate(floor), deadline=deadline)
+    return {"near_diagonal": near, "far_preimages": far}
 
 
 def boundary_units(
@@ -175,8 +219,16 @@ def check_pointwise(
     }
     if res.outcome == "infeasible":
         certificate["milp"] = "infeasible"
-        where = certificate["domain"]
-        msg = f"no other preimage with separation >= {separation:g} in the {where}"
+        covers = exactness_covers(layers, prob, x0, lo, hi, separation, budget.deadline)
+        certificate.update({name: cover.summary() for name, cover in covers.items()})
+        certificate["exact"] = all(cover.proven for cover in covers.values())
+        if certificate["exact"]:
+            msg = "x0 is the only preimage: MILP for separated preimages" + "".join(
+                f", {COVER_ROLES[name]}" for name in covers
+            )
+        else:
+            where = certificate["domain"]
+            msg = f"no other preimage with separation >= {separation:g} in the {where}"
         base["message"] = f"{msg}; {note}" if note else msg
         return Verdict("injective", "pointwise", "milp", arch, **base)
     if res.outcome not in ("optimal", "feasible"):
