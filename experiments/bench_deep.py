@@ -72,8 +72,8 @@ def table(records: list[dict]) -> str:
     )
     lines = [
         "| n | widths | mode | limit s | median s | max s | injective | non-injective | unknown "
-        "| decided by | binaries |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| exact proofs | decided by | binaries |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for key in keys:
         n, widths, mode, limit = key
@@ -87,10 +87,11 @@ def table(records: list[dict]) -> str:
             s: sum(r["status"] == s for r in rows)
             for s in ("injective", "non-injective", "unknown")
         }
+        exact = sum(r["status"] == "injective" and r.get("exact", False) for r in rows)
         lines.append(
             f"| {n} | {','.join(map(str, widths))} | {mode} | {limit:g} | {med:.2f} | {top:.2f} | "
             f"{count['injective']} | {count['non-injective']} | {count['unknown']} | "
-            f"{', '.join(methods) or '-'} | {rows[0]['binaries']} |"
+            f"{exact}/{count['injective']} | {', '.join(methods) or '-'} | {rows[0]['binaries']} |"
         )
     return "\n".join(lines)
 

@@ -1,5 +1,15 @@
 """Global injectivity: is there a pair ``x != y`` with ``f(x) = f(y)``?
 
+Order of work (bias-free nets without a box; with a box the first two steps are skipped):
+
+1. layer 1 exactly, by the one-layer Gordan search (:mod:`.first_layer`): a layer-1
+   collision is a collision of the net; a one-layer net is then decided;
+2. the (fast, exact) local check: a local collision is a global one;
+3. **pair splitting** (:mod:`.pair_split`): clear pairs of input boxes by disjoint output
+   bounds or by a lifted rank certificate on their hull; when every pair clears, the net
+   is injective with no margin at all; a pair that will not clear is mined for a witness;
+4. the **pair MILP** below, with what is left of the budget.
+
 The MILP holds two copies of the network (one binary per undecided unit per copy) on
 the same domain and asks for equal outputs and a separated pair:
 
@@ -12,25 +22,19 @@ sign of ``x - y``, so one sign suffices.
 Domain and exactness
 --------------------
 * Bias-free, no box: ``D = [-1, 1]^n``. Positive homogeneity maps any collision
-  ``(x, y)`` to ``(x, y) / max(|x|_inf, |y|_inf)`` in D, and ``eps_j = SEPARATION``.
-  Infeasibility therefore proves that no collision has relative separation
-  ``|x - y|_inf / max(|x|_inf, |y|_inf) >= SEPARATION``. A collision set can only be
-  thinner than that if it lies in linear regions whose angular width is below
-  ``SEPARATION`` (inside one region, a collision extends along the null direction until
-  the region's boundary; across two regions, the collision cone grows with its
-  generators): that residual case is reported in the certificate, never hidden.
-* With a box (biases): ``D`` is the box and ``eps_j = SEPARATION * w_j``; the same
-  statement holds with absolute separation.
+  ``(x, y)`` to ``(x, y) / max(|x|_inf, |y|_inf)`` in D, and ``eps_j = SEPARATION * w_j``.
+* With a box (biases): ``D`` is the box, same ``eps``.
 
-Layer 1 (bias-free, no box) is decided first and exactly by the one-layer Gordan check
-(:mod:`.first_layer`): a layer-1 collision is a collision of the net (no margin), and
-an injective layer 1 removes meeting layer 1 from the MILP search. A one-layer net is
-then decided with no margin at all (``certificate["exact"]``); deeper meeting layers
-are still the pair MILP above, up to its separation.
+Infeasibility proves that no collision has ``|x_j - y_j| >= eps_j`` for some ``j``. The
+closer pairs are then excluded by a box cover with the lifted rank certificate
+(:mod:`.near_diagonal`); when the cover completes, ``certificate["exact"]`` is True and
+the proof has no margin. When it does not (time, or a spot it cannot certify), the
+verdict is still ``injective`` up to the separation, and the certificate says so.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import cvxpy as cp
@@ -44,12 +48,15 @@ from ._common import BOUND_SAMPLE_TOL, Budget, input_domain, try_witnesses, verd
 from .bounds import Bounds, compute_bounds, sampled_violation
 from .encoding import NetworkCopy, encode_copy
 from .near_diagonal import CoverResult, cover_near_diagonal
+from .pair_split import prove_by_pair_splitting
 from .witness import first_meeting_layer, pattern_at, polish_pair
 
 #: Relative separation that the MILP demands of a pair (see the module docstring).
 SEPARATION = 1e-4
 #: Share of the remaining budget that the local check may use before the pair MILP.
 LOCAL_SHARE = 0.25
+#: Share of the remaining budget for the exact pair splitting before the MILP.
+PAIR_SHARE = 0.5
 #: A solver value may leave a proven bound by this much (relative) before it is an error.
 VALUE_TOL = 1e-5
 
@@ -153,6 +160,22 @@ def near_pairs_cover(layers, lo, hi, homogeneous: bool, separation: float, deadl
     return cover_near_diagonal(layers, bases, separation * (hi - lo), (lo, hi), deadline=deadline)
 
 
+def stuck_pair_witness(layers, centres, lo, hi, box):
+    """A verified collision in the regions of a box pair that pair splitting could not
+    clear (it shrank around a collision, or around a spot its tests cannot settle)."""
+    x, y = centres
+    diff = x - y
+    coord = int(np.argmax(np.abs(diff)))
+    sign = 1.0 if diff[coord] >= 0 else -1.0
+    pat_x, pat_y = pattern_at(layers, x), pattern_at(layers, y)
+    candidates = []
+    for meet in sorted({first_meeting_layer(layers, x, y, rtol=1e-5), len(layers)}):
+        pair = polish_pair(layers, pat_x, pat_y, meet, lo, hi, coord, sign)
+        if pair is not None:
+            candidates.append(pair)
+    return try_witnesses(layers, candidates, box=box) if candidates else None
+
+
 def candidate_pairs(
     layers, prob: GlobalProblem, values: dict, homogeneous: bool
 ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -193,11 +216,15 @@ def check_global(
     separation: float = SEPARATION,
     exact_first_layer: bool = True,
     local_first: bool = True,
+    pair_split: bool = True,
 ) -> Verdict:
     """Global injectivity by the pair MILP (see the module docstring).
 
     ``local_first``: bias-free nets without a box run the (fast) local check first, with
     at most ``LOCAL_SHARE`` of the budget; a verified local collision is a global one.
+
+    ``pair_split``: try the exact pair splitting (:mod:`.pair_split`) with at most
+    ``PAIR_SHARE`` of the remaining budget before the MILP.
 
     ``exact_first_layer=False`` switches off the one-layer Gordan check of layer 1
     (bias-free nets without a box); for tests and ablations.
@@ -306,6 +333,45 @@ def check_global(
                     fail_message="",
                 )
                 verdict.method = f"local:{local.method}"
+                return verdict
+    # Exact proof by clearing box pairs (fast for small n); the MILP gets what is left.
+    if pair_split:
+        rem = budget.remaining()
+        split = prove_by_pair_splitting(
+            layers,
+            lo,
+            hi,
+            homogeneous,
+            deadline=None if rem is None else time.perf_counter() + PAIR_SHARE * rem,
+        )
+        stats["pair_split"] = split.summary()
+        if split.outcome == "proven":
+            certificate.update(exact=True, separation=None, pair_split="every box pair cleared")
+            return Verdict(
+                "injective",
+                "global",
+                "pair-split",
+                arch,
+                stats=stats,
+                certificate=certificate,
+                solver_status="exhausted",
+                message="no collision: every pair of input boxes cleared (exact, no margin)",
+            )
+        if split.stuck_at is not None:
+            check = stuck_pair_witness(layers, split.stuck_at, lo, hi, box)
+            if check is not None and check.ok:
+                layer = first_meeting_layer(layers, check.x, check.y)
+                certificate["meeting_layer"] = layer
+                certificate["found_by"] = "pair splitting (a pair of boxes that would not clear)"
+                verdict = verdict_from_check(
+                    check,
+                    mode="global",
+                    layers=layers,
+                    layer=layer,
+                    base={"stats": stats, "certificate": certificate, "solver_status": "stuck"},
+                    fail_message="",
+                )
+                verdict.method = "pair-split"
                 return verdict
     # Meeting layers in order: h_k(x) = h_k(y) first happens at some k, and the MILP on
     # layers 1..k is smaller; once layers 1..k are injective, their local counts are cuts.

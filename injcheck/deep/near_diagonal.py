@@ -56,6 +56,48 @@ RANGE_TOL = 1e-12
 RANK_TOL = 1e-7
 
 
+def lifted_rows(
+    layers: Sequence[Layer], bounds: Sequence[tuple[np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The lifted linear form of the last layer on a box (module docstring).
+
+    Returns ``(active, a, b)``: the mask of stable-active last-layer units and, for every
+    last-layer unit, the coefficients of ``x`` (``a``, shape ``(m, n)``) and of the free
+    outputs ``r`` of undecided hidden units (``b``) in its pre-activation, up to a
+    constant: ``pre_L(x) = a x + b r(x) + c`` for every ``x`` in the box.
+    """
+    n = layers[0].weight.shape[1]
+    x_part, r_part = np.eye(n), np.zeros((n, 0))
+    for layer, (low, up) in zip(layers[:-1], bounds[:-1], strict=True):
+        active, undecided = low > 0, (low <= 0) & (up > 0)
+        pre_x, pre_r = layer.weight @ x_part, layer.weight @ r_part
+        fresh = np.zeros((layer.weight.shape[0], int(undecided.sum())))
+        fresh[np.flatnonzero(undecided), np.arange(fresh.shape[1])] = 1.0
+        x_part = np.where(active[:, None], pre_x, 0.0)
+        r_part = np.hstack([np.where(active[:, None], pre_r, 0.0), fresh])
+    last = layers[-1].weight
+    return bounds[-1][0] > 0, last @ x_part, last @ r_part
+
+
+def forces_zero(a: np.ndarray, b: np.ndarray) -> bool:
+    """Does ``a u + b v = 0`` force ``u = 0``? (Projection of ``a`` off ``range(b)`` has
+    full column rank; ``range(b)`` is taken generously, the rank strictly.)"""
+    cols = a.shape[1]
+    if a.shape[0] < cols or not np.all(np.isfinite(a)) or not np.all(np.isfinite(b)):
+        return False
+    scale = float(np.linalg.norm(a, 2))
+    if not scale > 0:
+        return False
+    if b.size:
+        left, sing, _ = np.linalg.svd(b, full_matrices=True)
+        rank = int(np.sum(sing > RANGE_TOL * max(float(sing[0]), 1e-300))) if sing.size else 0
+        a = left[:, rank:].T @ a
+        if a.shape[0] < cols:
+            return False
+    # Relative to a before the projection: range(a) inside range(b) leaves rounding noise.
+    return bool(np.linalg.svd(a, compute_uv=False)[-1] > RANK_TOL * scale)
+
+
 def lifted_rank_certificate(
     layers: Sequence[Layer], bounds: Sequence[tuple[np.ndarray, np.ndarray]]
 ) -> bool:
@@ -67,32 +109,8 @@ def lifted_rank_certificate(
     bounds : list of (lower, upper)
         Sound pre-activation bounds of every layer on ``H``.
     """
-    n = layers[0].weight.shape[1]
-    x_part, r_part = np.eye(n), np.zeros((n, 0))
-    for k, layer in enumerate(layers):
-        low, up = bounds[k]
-        active, undecided = low > 0, (low <= 0) & (up > 0)
-        pre_x, pre_r = layer.weight @ x_part, layer.weight @ r_part
-        if k == len(layers) - 1:
-            a, b = pre_x[active], pre_r[active]
-            break
-        fresh = np.zeros((layer.weight.shape[0], int(undecided.sum())))
-        fresh[np.flatnonzero(undecided), np.arange(fresh.shape[1])] = 1.0
-        x_part = np.where(active[:, None], pre_x, 0.0)
-        r_part = np.hstack([np.where(active[:, None], pre_r, 0.0), fresh])
-    if a.shape[0] < n or not np.all(np.isfinite(a)) or not np.all(np.isfinite(b)):
-        return False
-    scale = float(np.linalg.norm(a, 2))
-    if not scale > 0:
-        return False
-    if b.size:
-        left, sing, _ = np.linalg.svd(b, full_matrices=True)
-        rank = int(np.sum(sing > RANGE_TOL * max(float(sing[0]), 1e-300))) if sing.size else 0
-        a = left[:, rank:].T @ a
-        if a.shape[0] < n:
-            return False
-    # Relative to A before the projection: a range(A) inside range(B) leaves rounding noise.
-    return bool(np.linalg.svd(a, compute_uv=False)[-1] > RANK_TOL * scale)
+    active, a, b = lifted_rows(layers, bounds)
+    return forces_zero(a[active], b[active])
 
 
 @dataclass
