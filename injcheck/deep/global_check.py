@@ -160,6 +160,10 @@ def near_pairs_cover(layers, lo, hi, homogeneous: bool, separation: float, deadl
     return cover_near_diagonal(layers, bases, separation * (hi - lo), (lo, hi), deadline=deadline)
 
 
+def _verified(check):
+    return check if check is not None and check.ok else None
+
+
 def stuck_pair_witness(layers, centres, lo, hi, box):
     """A verified collision in the regions of a box pair that pair splitting could not
     clear (it shrank around a collision, or around a spot its tests cannot settle)."""
@@ -343,6 +347,7 @@ def check_global(
             hi,
             homogeneous,
             deadline=None if rem is None else time.perf_counter() + PAIR_SHARE * rem,
+            probe=lambda centres: _verified(stuck_pair_witness(layers, centres, lo, hi, box)),
         )
         stats["pair_split"] = split.summary()
         if split.outcome == "proven":
@@ -357,22 +362,21 @@ def check_global(
                 solver_status="exhausted",
                 message="no collision: every pair of input boxes cleared (exact, no margin)",
             )
-        if split.stuck_at is not None:
-            check = stuck_pair_witness(layers, split.stuck_at, lo, hi, box)
-            if check is not None and check.ok:
-                layer = first_meeting_layer(layers, check.x, check.y)
-                certificate["meeting_layer"] = layer
-                certificate["found_by"] = "pair splitting (a pair of boxes that would not clear)"
-                verdict = verdict_from_check(
-                    check,
-                    mode="global",
-                    layers=layers,
-                    layer=layer,
-                    base={"stats": stats, "certificate": certificate, "solver_status": "stuck"},
-                    fail_message="",
-                )
-                verdict.method = "pair-split"
-                return verdict
+        check = split.witness  # verified by the probe
+        if check is not None:
+            layer = first_meeting_layer(layers, check.x, check.y)
+            certificate["meeting_layer"] = layer
+            certificate["found_by"] = "pair splitting (a pair of boxes that would not clear)"
+            verdict = verdict_from_check(
+                check,
+                mode="global",
+                layers=layers,
+                layer=layer,
+                base={"stats": stats, "certificate": certificate, "solver_status": split.outcome},
+                fail_message="",
+            )
+            verdict.method = "pair-split"
+            return verdict
     # Meeting layers in order: h_k(x) = h_k(y) first happens at some k, and the MILP on
     # layers 1..k is smaller; once layers 1..k are injective, their local counts are cuts.
     solve_seconds, res, meet = 0.0, None, len(layers)

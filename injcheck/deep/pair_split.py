@@ -16,8 +16,9 @@ The search starts from these box pairs ``(B_x, B_y)`` and bisects them; a pair i
 
 If every pair is cleared, the network is injective; the proof is as exact as the bounds
 (sound, widened for rounding) and the rank test (read with wide margins). Pairs that
-shrink below ``MIN_WIDTH`` without being cleared stop the search (``stuck``): the caller
-falls back to the MILP. This is a branch and bound over ``2n - 1`` (bias-free) or ``2n``
+shrink below ``MIN_WIDTH`` without being cleared are set aside (``stuck``, the proof is
+then incomplete and the caller falls back to the MILP). An optional ``probe`` looks for a witness at the centres of
+small uncleared pairs, so collisions end the search early. This is a branch and bound over ``2n - 1`` (bias-free) or ``2n``
 dimensions, so it is fast for small ``n`` and grows quickly with ``n``.
 """
 
@@ -39,23 +40,34 @@ MIN_WIDTH = 2.0**-14
 BATCH = 128
 #: Give up after examining this many pairs.
 MAX_PAIRS = 2_000_000
+#: Uncleared pairs with both boxes narrower than this are probed for a witness...
+PROBE_WIDTH = 2.0**-6
+#: ...at most this many times per search.
+MAX_PROBES = 300
+#: The search gives up after setting aside this many pairs it cannot clear.
+MAX_STUCK = 20
 
 
 @dataclass
 class PairSplitResult:
     """Outcome of :func:`prove_by_pair_splitting`."""
 
-    outcome: str  # "proven" | "stuck" | "time limit" | "max pairs"
+    outcome: str  # "proven" | "witness" | "stuck" | "time limit" | "max pairs"
     pairs: int = 0
     cleared: dict = field(default_factory=lambda: {"outputs": 0, "hull": 0})
     seconds: float = 0.0
     stuck_at: tuple[np.ndarray, np.ndarray] | None = None  # centres of a stuck pair
+    witness: object = None  # what ``probe`` returned, when it found one
+    probes: int = 0
+    stuck: int = 0  # pairs set aside at MIN_WIDTH
 
     def summary(self) -> dict:
         return {
             "outcome": self.outcome,
             "pairs": self.pairs,
             "cleared_by": dict(self.cleared),
+            "probes": self.probes,
+            "stuck": self.stuck,
             "seconds": round(self.seconds, 4),
         }
 
@@ -86,6 +98,7 @@ def prove_by_pair_splitting(
     deadline: float | None = None,
     max_pairs: int = MAX_PAIRS,
     min_width: float = MIN_WIDTH,
+    probe=None,
 ) -> PairSplitResult:
     """Try to prove global injectivity on the domain by clearing box pairs.
 
@@ -100,6 +113,10 @@ def prove_by_pair_splitting(
         ``time.perf_counter()`` value at which to give up.
     max_pairs, min_width
         Work limits (module docstring).
+    probe : callable, optional
+        ``probe((x_centre, y_centre))`` is called on small uncleared pairs (at most
+        ``MAX_PROBES`` times); a result that is not None is a witness and ends the
+        search with ``outcome == "witness"``.
 
     Returns
     -------
@@ -144,14 +161,32 @@ def prove_by_pair_splitting(
                 continue
             (bx_lo, bx_hi), (by_lo, by_hi) = batch[i]
             width_x, width_y = float(np.max(bx_hi - bx_lo)), float(np.max(by_hi - by_lo))
-            if max(width_x, width_y) < min_width:
-                result.outcome = "stuck"
-                result.stuck_at = ((bx_lo + bx_hi) / 2, (by_lo + by_hi) / 2)
-                result.seconds = time.perf_counter() - start
-                return result
+            stuck = max(width_x, width_y) < min_width
+            if probe is not None and (
+                stuck or (result.probes < MAX_PROBES and max(width_x, width_y) <= PROBE_WIDTH)
+            ):
+                result.probes += 1
+                found = probe(((bx_lo + bx_hi) / 2, (by_lo + by_hi) / 2))
+                if found is not None:
+                    result.outcome, result.witness = "witness", found
+                    break
+            if stuck:
+                # Set aside (the proof is then incomplete) and go on: a collision elsewhere
+                # may still be found, and most stuck spots are few.
+                result.stuck += 1
+                if result.stuck_at is None:
+                    result.stuck_at = ((bx_lo + bx_hi) / 2, (by_lo + by_hi) / 2)
+                if result.stuck > MAX_STUCK:
+                    result.outcome = "stuck"
+                    break
+                continue
             if width_x >= width_y:
                 stack += [(half, batch[i][1]) for half in _bisect(bx_lo, bx_hi)]
             else:
                 stack += [(batch[i][0], half) for half in _bisect(by_lo, by_hi)]
+        if result.outcome in ("witness", "stuck"):
+            break
+    if result.outcome == "proven" and result.stuck:
+        result.outcome = "stuck"
     result.seconds = time.perf_counter() - start
     return result

@@ -1,0 +1,112 @@
+"""Global checks with and without pair splitting, on the same nets in the same run.
+
+Every net is checked twice by ``check_global``: the default route (layer 1, local check,
+pair splitting, then the MILP) and the MILP route (``pair_split=False``). Reports
+median seconds (time-outs counted at the limit), verdicts, exact proofs and the median
+of the per-net time ratios.
+
+    python experiments/bench_pair_split.py --ns 2,3 --alphas 4,5,6 --seeds 4 --time-limit 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+from machine import cpu_model
+
+
+def run_pair(job: tuple[int, list[int], int, float]) -> dict:
+    from injcheck.deep.global_check import check_global
+    from injcheck.networks import as_layers, random_relu_net
+
+    n, widths, seed, limit = job
+    layers = as_layers(random_relu_net(n, widths, seed=seed))
+    record = {"n": n, "widths": widths, "seed": seed, "limit": limit}
+    for name, flag in (("split", True), ("milp", False)):
+        start = time.perf_counter()
+        verdict = check_global(layers, time_limit=limit, pair_split=flag)
+        record[name] = {
+            "status": verdict.status,
+            "method": verdict.method,
+            "seconds": min(time.perf_counter() - start, limit),
+            "exact": bool(verdict.certificate.get("exact", False)),
+        }
+    return record
+
+
+def _counts(rows: list[dict], route: str) -> str:
+    """``I/N/U (exact)`` for one route."""
+    c = [
+        sum(r[route]["status"] == s for r in rows)
+        for s in ("injective", "non-injective", "unknown")
+    ]
+    exact = sum(r[route]["status"] == "injective" and r[route]["exact"] for r in rows)
+    return f"{c[0]}/{c[1]}/{c[2]} ({exact})"
+
+
+def table(records: list[dict]) -> str:
+    lines = [
+        "| n | widths | nets | default median s | MILP route median s | median ratio "
+        "| default I/N/U (exact) | MILP route I/N/U (exact) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for key in sorted({(r["n"], tuple(r["widths"])) for r in records}):
+        rows = [r for r in records if (r["n"], tuple(r["widths"])) == key]
+        med = {
+            route: statistics.median(r[route]["seconds"] for r in rows)
+            for route in ("split", "milp")
+        }
+        ratio = statistics.median(
+            r["milp"]["seconds"] / max(r["split"]["seconds"], 1e-3) for r in rows
+        )
+        lines.append(
+            f"| {key[0]} | {','.join(map(str, key[1]))} | {len(rows)} | {med['split']:.2f} | "
+            f"{med['milp']:.2f} | {ratio:.1f}x | {_counts(rows, 'split')} | {_counts(rows, 'milp')} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ns", default="2,3")
+    parser.add_argument("--alphas", default="4,5,6")
+    parser.add_argument("--depth", type=int, default=2)
+    parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--time-limit", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", default="results/deep")
+    args = parser.parse_args()
+    jobs = [
+        (n, [a * n] * args.depth, seed, args.time_limit)
+        for n in map(int, args.ns.split(","))
+        for a in map(int, args.alphas.split(","))
+        for seed in range(args.seeds)
+    ]
+    start = time.time()
+    with ProcessPoolExecutor(args.workers) as pool:
+        records = []
+        for rec in pool.map(run_pair, jobs):
+            records.append(rec)
+            print(json.dumps(rec), flush=True)
+    text = (
+        f"Machine: {os.cpu_count()} cores, {cpu_model()}; {args.workers} nets in parallel, "
+        f"HiGHS 1 thread; time limit {args.time_limit:g} s per route; total "
+        f"{time.time() - start:.0f} s.\n\nCommand: `python experiments/bench_pair_split.py "
+        f"--ns {args.ns} --alphas {args.alphas} --depth {args.depth} --seeds {args.seeds} "
+        f"--time-limit {args.time_limit:g}`\n\n" + table(records) + "\n"
+    )
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "pair_split.md"), "w") as fh:
+        fh.write(text)
+    with open(os.path.join(args.out, "pair_split.jsonl"), "w") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in records)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
