@@ -1,6 +1,9 @@
-"""Deep ReLU networks: global, local and pointwise injectivity by MILP.
+"""Deep ReLU networks: global, local and pointwise injectivity.
 
-A brute-force region enumeration (:mod:`.brute_force`) is the reference for tiny nets.
+Exact searches first (layer 1 by the one-layer Gordan search, input splitting for the
+local check, pair splitting for the global check), MILPs for what they leave, and box
+covers with a lifted rank certificate that close the MILPs' separation margins. A
+brute-force region enumeration (:mod:`.brute_force`) is the reference for tiny nets.
 """
 
 from __future__ import annotations
@@ -34,8 +37,8 @@ def check_deep(
         Validated layers (see :func:`injcheck.networks.as_layers`).
     mode : {"global", "local", "pointwise"}
     method : {"auto", "milp", "brute"}
-        ``auto``/``milp``: the MILPs of this package. ``brute``: region enumeration by
-        LPs, for ``n <= 3`` and a few dozen units only.
+        ``auto``/``milp``: the checks of this package (exact searches, then MILPs).
+        ``brute``: region enumeration by LPs, for ``n <= 3`` and a few dozen units only.
     time_limit : float, optional
         Wall-clock budget of the whole call in seconds.
     x0 : ndarray, optional
