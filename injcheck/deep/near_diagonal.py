@@ -58,25 +58,29 @@ RANK_TOL = 1e-7
 
 def lifted_rows(
     layers: Sequence[Layer], bounds: Sequence[tuple[np.ndarray, np.ndarray]]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The lifted linear form of the last layer on a box (module docstring).
 
-    Returns ``(active, a, b)``: the mask of stable-active last-layer units and, for every
-    last-layer unit, the coefficients of ``x`` (``a``, shape ``(m, n)``) and of the free
-    outputs ``r`` of undecided hidden units (``b``) in its pre-activation, up to a
-    constant: ``pre_L(x) = a x + b r(x) + c`` for every ``x`` in the box.
+    Returns ``(active, a, b, g)``: the mask of stable-active last-layer units and, for
+    every last-layer unit, the coefficients of ``x`` (``a``, shape ``(m, n)``) and of the
+    free outputs ``r`` of undecided hidden units (``b``) in its pre-activation, up to a
+    constant: ``pre_L(x) = a x + b r(x) + c`` for every ``x`` in the box; ``g`` holds the
+    ``x``-coefficients of the undecided units' own pre-activations (one row each).
     """
     n = layers[0].weight.shape[1]
     x_part, r_part = np.eye(n), np.zeros((n, 0))
+    switch_rows = []
     for layer, (low, up) in zip(layers[:-1], bounds[:-1], strict=True):
         active, undecided = low > 0, (low <= 0) & (up > 0)
         pre_x, pre_r = layer.weight @ x_part, layer.weight @ r_part
+        switch_rows.append(pre_x[undecided])
         fresh = np.zeros((layer.weight.shape[0], int(undecided.sum())))
         fresh[np.flatnonzero(undecided), np.arange(fresh.shape[1])] = 1.0
         x_part = np.where(active[:, None], pre_x, 0.0)
         r_part = np.hstack([np.where(active[:, None], pre_r, 0.0), fresh])
     last = layers[-1].weight
-    return bounds[-1][0] > 0, last @ x_part, last @ r_part
+    g = np.vstack(switch_rows) if switch_rows else np.zeros((0, n))
+    return bounds[-1][0] > 0, last @ x_part, last @ r_part, g
 
 
 def forces_zero(a: np.ndarray, b: np.ndarray) -> bool:
@@ -109,8 +113,33 @@ def lifted_rank_certificate(
     bounds : list of (lower, upper)
         Sound pre-activation bounds of every layer on ``H``.
     """
-    active, a, b = lifted_rows(layers, bounds)
-    return forces_zero(a[active], b[active])
+    active, a, b, g = lifted_rows(layers, bounds)
+    if forces_zero(a[active], b[active]):
+        return True
+    # One switching unit in the whole box: decide the two-piece map exactly.
+    return b.shape[1] == 1 and single_switch_injective(a[active], b[active, 0], g[0])
+
+
+def single_switch_injective(a: np.ndarray, c: np.ndarray, g: np.ndarray) -> bool:
+    """Injectivity on a box with one undecided hidden unit (and ``a`` of full rank).
+
+    There ``f(x) - f(y) = a d + c (r(x) - r(y))`` on the stable-active output rows, with
+    ``d = x - y`` and ``r(x) - r(y) = t g.d`` for some ``t`` in ``[0, 1]`` (ReLU is
+    monotone and 1-Lipschitz; ``g`` is the unit's own pre-activation slope, which has
+    no free part when it is the only undecided unit). So a collision needs
+    ``(a + t c g^T) d = 0``. If ``c`` is not in ``range(a)`` that forces ``g.d = 0`` and
+    ``d = 0``; if ``c = a e`` it forces ``d = -t e (g.d)``, i.e. ``1 + t g.e = 0``. Hence
+    ``g.e > -1`` (``e`` the least-squares solution) proves injectivity either way: the
+    two-piece map folds only when ``c = a e`` with ``1 + g.e <= 0``.
+    """
+    n = a.shape[1]
+    if a.shape[0] < n or not np.all(np.isfinite(a)):
+        return False
+    sing = np.linalg.svd(a, compute_uv=False)
+    if not sing[-1] > RANK_TOL * sing[0]:
+        return False
+    e = np.linalg.lstsq(a, c, rcond=None)[0]
+    return bool(g @ e > -1.0 + RANK_TOL * (1.0 + np.linalg.norm(g) * np.linalg.norm(e)))
 
 
 @dataclass

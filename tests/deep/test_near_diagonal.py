@@ -129,3 +129,16 @@ def test_pointwise_proof_is_exact_with_and_without_box():
     assert verdict.status == "injective" and verdict.certificate["exact"] is True
     assert pointwise_collision(biased, np.array([0.2, -0.1]), box=box) is None
     assert pointwise_collision(layers, x0) is None
+
+
+@pytest.mark.parametrize("slope, injective", [(-0.5, True), (0.7, True), (-2.0, False)])
+def test_single_switching_unit_is_decided_by_the_fold_criterion(slope, injective):
+    # f(x) = slope * relu(x) + (x + 2) on [-1, 1]: slopes 1 (x < 0) and 1 + slope (x > 0).
+    # It folds exactly when 1 + slope < 0, i.e. g.e = slope <= -1.
+    layers = make_layers(
+        [np.array([[1.0], [1.0]]), np.array([[slope, 1.0]])],
+        [np.array([0.0, 2.0]), np.array([0.0])],
+    )
+    lo, hi = np.array([-1.0]), np.array([1.0])
+    assert lifted_rank_certificate(layers, _box_bounds(layers, lo, hi)) is injective
+    assert analyse(layers, box=(lo, hi)).global_collision is not injective
