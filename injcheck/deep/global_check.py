@@ -49,6 +49,7 @@ from .bounds import Bounds, compute_bounds, sampled_violation
 from .encoding import NetworkCopy, encode_copy
 from .near_diagonal import CoverResult, cover_near_diagonal
 from .pair_split import prove_by_pair_splitting
+from .split import facets
 from .witness import first_meeting_layer, pattern_at, polish_pair
 
 #: Relative separation that the MILP demands of a pair (see the module docstring).
@@ -145,19 +146,35 @@ def build_global(
     return GlobalProblem(layers, bounds, bounds.lo, bounds.hi, separation, **options)
 
 
-def near_pairs_cover(layers, lo, hi, homogeneous: bool, separation: float, deadline) -> CoverResult:
+def near_pairs_cover(layers, lo, hi, homogeneous: bool, eps: np.ndarray, deadline) -> CoverResult:
     """Exclude collisions closer than the MILP's separation (:mod:`.near_diagonal`).
 
-    The MILP demands ``|x_j - y_j| >= eps_j = separation * width_j`` for some ``j``; the
-    rest have ``|x - y| < eps`` coordinate-wise. Bias-free without a box: by homogeneity
-    and swapping, ``|x|_inf = 1 >= |y|_inf``, so ``x`` lies on a facet of the cube.
+    The MILP demands ``|x_j - y_j| >= eps_j`` for some ``j``; the rest have
+    ``|x - y| < eps`` coordinate-wise. Bias-free without a box: by homogeneity and
+    swapping, ``|x|_inf = 1 >= |y|_inf``, so ``x`` lies on a facet of the cube.
     """
-    from .local_check import facet_boxes
+    bases = facets(lo.size) if homogeneous else [(lo, hi)]
+    return cover_near_diagonal(layers, bases, eps, (lo, hi), deadline=deadline)
 
-    bases = (
-        [(f_lo, f_hi) for _, _, f_lo, f_hi in facet_boxes(lo.size)] if homogeneous else [(lo, hi)]
+
+def _early_witness(
+    layers, check, stats: dict, certificate: dict, method: str, solver_status: str, layer=None
+) -> Verdict:
+    """``non-injective`` from a verified pair found before the MILP (layer 1, the local
+    check, pair splitting); ``layer`` defaults to where the two points first meet."""
+    if layer is None:
+        layer = first_meeting_layer(layers, check.x, check.y)
+    certificate["meeting_layer"] = layer
+    verdict = verdict_from_check(
+        check,
+        mode="global",
+        layers=layers,
+        layer=layer,
+        base={"stats": stats, "certificate": certificate, "solver_status": solver_status},
+        fail_message="",
     )
-    return cover_near_diagonal(layers, bases, separation * (hi - lo), (lo, hi), deadline=deadline)
+    verdict.method = method
+    return verdict
 
 
 def _verified(check):
@@ -278,18 +295,10 @@ def check_global(
         outcome, first_check, first_stats = global_first_layer(layers, budget.deadline)
         stats["layer1"] = first_stats
         if outcome == "verified":
-            certificate["meeting_layer"] = 1
             certificate["layer1"] = "one-layer Gordan search (exact)"
-            verdict = verdict_from_check(
-                first_check,
-                mode="global",
-                layers=layers,
-                layer=1,
-                base={"stats": stats, "certificate": certificate, "solver_status": "gordan"},
-                fail_message="",
+            return _early_witness(
+                layers, first_check, stats, certificate, "gordan", "gordan", layer=1
             )
-            verdict.method = "gordan"
-            return verdict
         if outcome == "proven":
             first_meet = 2
             certificate["layer1"] = "injective: one-layer Gordan search (exact, no margin)"
@@ -325,19 +334,9 @@ def check_global(
             x, y = local.witness_arrays()
             check = verify_witness(layers, x, y)
             if check.ok:
-                layer = first_meeting_layer(layers, check.x, check.y)
-                certificate["meeting_layer"] = layer
                 certificate["found_by"] = f"local check (fails at layer {local.layer})"
-                verdict = verdict_from_check(
-                    check,
-                    mode="global",
-                    layers=layers,
-                    layer=layer,
-                    base={"stats": stats, "certificate": certificate, "solver_status": "local"},
-                    fail_message="",
-                )
-                verdict.method = f"local:{local.method}"
-                return verdict
+                method = f"local:{local.method}"
+                return _early_witness(layers, check, stats, certificate, method, "local")
     # Exact proof by clearing box pairs (fast for small n); the MILP gets what is left.
     if pair_split:
         rem = budget.remaining()
@@ -364,19 +363,8 @@ def check_global(
             )
         check = split.witness  # verified by the probe
         if check is not None:
-            layer = first_meeting_layer(layers, check.x, check.y)
-            certificate["meeting_layer"] = layer
             certificate["found_by"] = "pair splitting (a pair of boxes that would not clear)"
-            verdict = verdict_from_check(
-                check,
-                mode="global",
-                layers=layers,
-                layer=layer,
-                base={"stats": stats, "certificate": certificate, "solver_status": split.outcome},
-                fail_message="",
-            )
-            verdict.method = "pair-split"
-            return verdict
+            return _early_witness(layers, check, stats, certificate, "pair-split", split.outcome)
     # Meeting layers in order: h_k(x) = h_k(y) first happens at some k, and the MILP on
     # layers 1..k is smaller; once layers 1..k are injective, their local counts are cuts.
     solve_seconds, res, meet = 0.0, None, len(layers)
@@ -405,7 +393,7 @@ def check_global(
     if res.outcome == "infeasible":
         certificate["milp"] = "infeasible"
         # The MILP rules out separated pairs; the cover rules out the others, exactly.
-        cover = near_pairs_cover(layers, lo, hi, homogeneous, separation, budget.deadline)
+        cover = near_pairs_cover(layers, lo, hi, homogeneous, prob.eps, budget.deadline)
         certificate["near_diagonal"] = cover.summary()
         certificate["exact"] = cover.proven
         kind = certificate["separation_kind"]

@@ -47,6 +47,7 @@ from ..verdict import Verdict
 from ._common import BOUND_SAMPLE_TOL, Budget, input_domain, try_witnesses, verdict_from_check
 from .bounds import ON, Bounds, compute_bounds, sampled_violation
 from .encoding import NetworkCopy, encode_copy
+from .split import facet_boxes
 from .witness import interior_point, null_step
 
 #: Relative margin of active units (see the module docstring).
@@ -299,22 +300,6 @@ def check_local(
         verification=None if check is None else check.to_dict(),
         **base,
     )
-
-
-def facet_boxes(n: int):
-    """The ``2n`` facets ``x_j = s`` (``s = +-1``) of ``[-1, 1]^n`` as degenerate boxes.
-
-    Their union is the sphere ``|x|_inf = 1``, which meets every ray of R^n \\ {0}: by
-    homogeneity, an open region of a bias-free net meets (relatively openly) at least
-    one facet, so searching the facets one by one is the same question as the whole
-    sphere. Each facet excludes the origin, so its pre-activation bounds are tighter
-    than those of the whole cube and the normalisation needs no binaries.
-    """
-    for j in range(n):
-        for s in (1.0, -1.0):
-            lo, hi = -np.ones(n), np.ones(n)
-            lo[j] = hi[j] = s
-            yield j, s, lo, hi
 
 
 def _solve_domain(layers, k, sub, normalise, margin, domain, box, budget, threads, info):

@@ -168,43 +168,13 @@ def cover_near_diagonal(
     bases: Sequence[tuple[np.ndarray, np.ndarray]],
     reach: np.ndarray,
     domain: tuple[np.ndarray, np.ndarray],
-    *,
-    deadline: float | None = None,
-    min_width: float = MIN_WIDTH,
-    max_boxes: int = MAX_BOXES,
+    **limits,
 ) -> CoverResult:
-    """Prove ``f`` injective on ``(B + [-reach, reach]) ∩ domain`` for a cover of the bases.
-
-    Parameters
-    ----------
-    layers : list of Layer
-    bases : list of (lo, hi)
-        Base boxes (may be degenerate in some coordinates, e.g. facets).
-    reach : ndarray of shape (n,)
-        How far the partner point may be, per coordinate.
-    domain : (lo, hi)
-        The box both points live in.
-    deadline : float, optional
-        ``time.perf_counter()`` value at which to give up.
-    min_width : float
-        Base boxes are not bisected below this width.
-    max_boxes : int
-        Give up after examining this many boxes.
-
-    Returns
-    -------
-    CoverResult
-        ``proven`` when every base box was covered by certified boxes.
-    """
+    """Prove ``f`` injective on ``(B + [-reach, reach]) ∩ domain`` for a cover of the
+    bases: :func:`certify_cover` with the lifted rank certificate (``limits``:
+    ``deadline``, ``min_width``, ``max_boxes``)."""
     return certify_cover(
-        layers,
-        bases,
-        lifted_rank_certificate,
-        reach=reach,
-        domain=domain,
-        deadline=deadline,
-        min_width=min_width,
-        max_boxes=max_boxes,
+        layers, bases, lifted_rank_certificate, reach=reach, domain=domain, **limits
     )
 
 
@@ -230,9 +200,31 @@ def certify_cover(
     max_boxes: int = MAX_BOXES,
 ) -> CoverResult:
     """Bisect the base boxes until ``certify(layers, bounds)`` holds on every
-    ``(B + [-reach, reach]) ∩ domain`` (no reach, no clipping when omitted).
+    ``(B + [-reach, reach]) ∩ domain``.
 
-    ``certify`` receives the sound pre-activation bounds of all layers on one box.
+    Parameters
+    ----------
+    layers : list of Layer
+    bases : list of (lo, hi)
+        Base boxes (may be degenerate in some coordinates, e.g. facets).
+    certify : callable
+        ``certify(layers, bounds)`` with the sound pre-activation bounds of all layers on
+        one box; True proves the box.
+    reach : ndarray of shape (n,), optional
+        How far a partner point may be from the base box, per coordinate (default 0).
+    domain : (lo, hi), optional
+        The box both points live in (default: no clipping).
+    deadline : float, optional
+        ``time.perf_counter()`` value at which to give up.
+    min_width : float
+        Base boxes are not bisected below this width.
+    max_boxes : int
+        Give up after examining this many boxes.
+
+    Returns
+    -------
+    CoverResult
+        ``proven`` when every base box was covered by certified boxes.
     """
     start = time.perf_counter()
     n = layers[0].weight.shape[1]

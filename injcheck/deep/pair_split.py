@@ -32,7 +32,7 @@ import numpy as np
 
 from ..networks import Layer
 from .near_diagonal import lifted_rank_certificate
-from .split import backward_bounds_batch
+from .split import backward_bounds_batch, facets
 
 #: Pairs whose boxes are both narrower than this are not split further.
 MIN_WIDTH = 2.0**-14
@@ -76,9 +76,7 @@ def root_pairs(lo: np.ndarray, hi: np.ndarray, homogeneous: bool):
     """The starting box pairs (module docstring)."""
     if not homogeneous:
         return [((lo, hi), (lo, hi))]
-    from .local_check import facet_boxes
-
-    return [((f_lo, f_hi), (lo, hi)) for _, _, f_lo, f_hi in facet_boxes(lo.size)]
+    return [(facet, (lo, hi)) for facet in facets(lo.size)]
 
 
 def _bisect(lo: np.ndarray, hi: np.ndarray):

@@ -33,6 +33,7 @@ from .near_diagonal import (
     cover_near_diagonal,
     output_floor_certificate,
 )
+from .split import facets
 from .witness import first_meeting_layer, pattern_at, polish_pair
 
 SEPARATION = 1e-4
@@ -72,7 +73,7 @@ class PointwiseProblem:
             cons += [self.copy.post[-1] == target]
             diff = self.y - x_ref
             room = 2 * width
-        eps = separation * width
+        self.eps = eps = separation * width
         self.choose = cp.Variable((2, n), boolean=True, name="sep")
         self.gap = cp.Variable(name="gap")
         cons += [
@@ -103,7 +104,7 @@ COVER_ROLES = {
 
 
 def exactness_covers(
-    layers: Sequence[Layer], prob: PointwiseProblem, x0, lo, hi, separation: float, deadline
+    layers: Sequence[Layer], prob: PointwiseProblem, x0, lo, hi, deadline
 ) -> dict[str, CoverResult]:
     """What the MILP leaves out, proven absent by box covers (:mod:`.near_diagonal`).
 
@@ -116,21 +117,18 @@ def exactness_covers(
       ``|f(u)|_inf`` above that floor rules them out.
     * ``x0 = 0`` (bias-free): every preimage of 0 scales into the MILP's cube; none left.
     """
-    eps = separation * (hi - lo)
+    eps = prob.eps
     if not prob.homogeneous:
         near = cover_near_diagonal(layers, [(x0, x0)], eps, (lo, hi), deadline=deadline)
         return {"near_diagonal": near}
     if not np.any(x0):
         return {}
-    from .local_check import facet_boxes
-
     reach = eps * prob.scale / (1.0 - eps)
     near = cover_near_diagonal(
         layers, [(x0, x0)], reach, (x0 - reach, x0 + reach), deadline=deadline
     )
     floor = float(np.abs(forward(layers, x0)).max()) / (RADIUS * prob.scale)
-    facets = [(f_lo, f_hi) for _, _, f_lo, f_hi in facet_boxes(x0.size)]
-    far = certify_cover(layers, facets, output_floor_certificate(floor), deadline=deadline)
+    far = certify_cover(layers, facets(x0.size), output_floor_certificate(floor), deadline=deadline)
     return {"near_diagonal": near, "far_preimages": far}
 
 
@@ -219,7 +217,7 @@ def check_pointwise(
     }
     if res.outcome == "infeasible":
         certificate["milp"] = "infeasible"
-        covers = exactness_covers(layers, prob, x0, lo, hi, separation, budget.deadline)
+        covers = exactness_covers(layers, prob, x0, lo, hi, budget.deadline)
         certificate.update({name: cover.summary() for name, cover in covers.items()})
         certificate["exact"] = all(cover.proven for cover in covers.values())
         if certificate["exact"]:

@@ -30,6 +30,27 @@ BATCH = 64
 POSITIVE_TOL = 1e-9
 
 
+def facet_boxes(n: int):
+    """The ``2n`` facets ``x_j = s`` (``s = +-1``) of ``[-1, 1]^n`` as degenerate boxes.
+
+    Their union is the sphere ``|x|_inf = 1``, which meets every ray of R^n \\ {0}: by
+    homogeneity, an open region of a bias-free net meets (relatively openly) at least
+    one facet, so searching the facets one by one is the same question as the whole
+    sphere. Each facet excludes the origin, so its pre-activation bounds are tighter
+    than those of the whole cube and the normalisation needs no binaries.
+    """
+    for j in range(n):
+        for s in (1.0, -1.0):
+            lo, hi = -np.ones(n), np.ones(n)
+            lo[j] = hi[j] = s
+            yield j, s, lo, hi
+
+
+def facets(n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The boxes ``(lo, hi)`` of :func:`facet_boxes`."""
+    return [(lo, hi) for _, _, lo, hi in facet_boxes(n)]
+
+
 def symbolic_bounds(
     layers: Sequence[Layer], lo: np.ndarray, hi: np.ndarray, upto: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -6,7 +6,8 @@ import pytest
 from injcheck.deep import check_deep
 from injcheck.deep.first_layer import global_first_layer, local_first_layer
 from injcheck.deep.global_check import check_global
-from injcheck.deep.local_check import check_local, facet_boxes
+from injcheck.deep.local_check import check_local
+from injcheck.deep.split import facet_boxes
 from injcheck.networks import as_layers, make_layers, random_relu_net
 from injcheck.one_layer import check_layer
 

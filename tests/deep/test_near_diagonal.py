@@ -5,7 +5,6 @@ import pytest
 
 from injcheck.deep.brute_force import analyse, pointwise_collision
 from injcheck.deep.global_check import check_global
-from injcheck.deep.local_check import facet_boxes
 from injcheck.deep.near_diagonal import (
     certify_cover,
     cover_near_diagonal,
@@ -13,7 +12,7 @@ from injcheck.deep.near_diagonal import (
     output_floor_certificate,
 )
 from injcheck.deep.pointwise_check import check_pointwise
-from injcheck.deep.split import backward_bounds_batch
+from injcheck.deep.split import backward_bounds_batch, facets
 from injcheck.networks import as_layers, forward, make_layers, random_relu_net
 
 
@@ -75,8 +74,7 @@ def test_cover_refuses_a_net_with_near_diagonal_collisions():
     # distance, so no cover may claim the near-diagonal band.
     layers = make_layers([np.eye(2)])
     n = 2
-    facets = [(lo, hi) for _, _, lo, hi in facet_boxes(n)]
-    cover = cover_near_diagonal(layers, facets, 2e-4 * np.ones(n), (-np.ones(n), np.ones(n)))
+    cover = cover_near_diagonal(layers, facets(n), 2e-4 * np.ones(n), (-np.ones(n), np.ones(n)))
     assert not cover.proven and cover.stuck_at is not None
 
 
@@ -96,10 +94,11 @@ def test_output_floor_certificate_is_sound_on_samples():
 
 def test_output_floor_cover_on_facets():
     layers = as_layers(random_relu_net(3, [12], seed=1))
-    facets = [(lo, hi) for _, _, lo, hi in facet_boxes(3)]
-    assert certify_cover(layers, facets, output_floor_certificate(1e-3)).proven
+    assert certify_cover(layers, facets(3), output_floor_certificate(1e-3)).proven
     # No ReLU output exceeds a huge floor anywhere.
-    assert not certify_cover(layers, facets, output_floor_certificate(1e6), min_width=0.25).proven
+    assert not certify_cover(
+        layers, facets(3), output_floor_certificate(1e6), min_width=0.25
+    ).proven
 
 
 @pytest.mark.parametrize("seed", [1, 5])
