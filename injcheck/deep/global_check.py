@@ -5,9 +5,10 @@ Order of work (bias-free nets without a box; with a box the first two steps are 
 1. layer 1 exactly, by the one-layer Gordan search (:mod:`.first_layer`): a layer-1
    collision is a collision of the net; a one-layer net is then decided;
 2. the (fast, exact) local check: a local collision is a global one;
-3. **pair splitting** (:mod:`.pair_split`): clear pairs of input boxes by disjoint output
-   bounds or by a lifted rank certificate on their hull; when every pair clears, the net
-   is injective with no margin at all; a pair that will not clear is mined for a witness;
+3. **pair splitting** (:mod:`.pair_split`), prefix by prefix (layers 1..2, 1..3, ...,
+   each using the previous prefix's proof): clear pairs of input boxes by disjoint output
+   bounds or by lifted rank certificates; when every pair clears, the net is injective
+   with no margin at all; a pair that will not clear is mined for a witness;
 4. the **pair MILP** below, with what is left of the budget.
 
 The MILP holds two copies of the network (one binary per undecided unit per copy) on
@@ -48,7 +49,7 @@ from ._common import BOUND_SAMPLE_TOL, Budget, input_domain, try_witnesses, verd
 from .bounds import Bounds, compute_bounds, sampled_violation
 from .encoding import NetworkCopy, encode_copy
 from .near_diagonal import CoverResult, cover_near_diagonal
-from .pair_split import prove_by_pair_splitting
+from .pair_split import prove_layer_by_layer
 from .split import facets
 from .witness import first_meeting_layer, pattern_at, polish_pair
 
@@ -340,11 +341,12 @@ def check_global(
     # Exact proof by clearing box pairs (fast for small n); the MILP gets what is left.
     if pair_split:
         rem = budget.remaining()
-        split = prove_by_pair_splitting(
+        split = prove_layer_by_layer(
             layers,
             lo,
             hi,
             homogeneous,
+            first=first_meet,
             deadline=None if rem is None else time.perf_counter() + PAIR_SHARE * rem,
             probe=lambda centres: _verified(stuck_pair_witness(layers, centres, lo, hi, box)),
         )
@@ -365,6 +367,10 @@ def check_global(
         if check is not None:
             certificate["found_by"] = "pair splitting (a pair of boxes that would not clear)"
             return _early_witness(layers, check, stats, certificate, "pair-split", split.outcome)
+        if split.proven_layers > first_meet - 1:
+            # Layers 1..k proven injective (exactly): a collision first meets after k.
+            first_meet = split.proven_layers + 1
+            certificate["layers_proven_by_pair_split"] = split.proven_layers
     # Meeting layers in order: h_k(x) = h_k(y) first happens at some k, and the MILP on
     # layers 1..k is smaller; once layers 1..k are injective, their local counts are cuts.
     solve_seconds, res, meet = 0.0, None, len(layers)

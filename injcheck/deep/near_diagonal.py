@@ -23,6 +23,17 @@ injective on H**. The argument is linear algebra on exact identities; the only n
 are the bounds (sound, widened for rounding) and one SVD, read with wide margins (the
 range of ``B`` is taken generously, the rank of ``P A`` strictly).
 
+Pair certificate
+----------------
+For two boxes ``B_x``, ``B_y`` the same lifting gives the state before the last layer on
+each, ``h(x) = X_x x + R_x r + c_x`` and ``h(y) = X_y y + R_y r' + c_y``. A last-layer
+unit ``i`` with a positive lower bound on either box is on at both points of a
+collision, so ``W_i (h(x) - h(y)) = 0`` there. The difference ``h(x) - h(y)`` lies in
+``range [X_x, -X_y, R_x, -R_y, c_x - c_y]``; if those rows of ``W`` are injective on that
+range, a collision needs ``h(x) = h(y)``. When the layers before the last are known to
+be injective (the identity for a single layer), the pair of boxes is then cleared. Unlike
+the single-box test, it needs no box around both points, so it clears pairs far apart.
+
 Cover
 -----
 A pair with ``|x_j - y_j| < eps_j`` for every ``j`` and ``x`` in a base box ``B`` lies
@@ -56,6 +67,31 @@ RANGE_TOL = 1e-12
 RANK_TOL = 1e-7
 
 
+def lifted_hidden(
+    layers: Sequence[Layer], bounds: Sequence[tuple[np.ndarray, np.ndarray]], n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The lifted affine form of the state after ``layers`` on a box (module docstring).
+
+    Returns ``(x_part, r_part, const, g)``: ``h(x) = x_part x + r_part r(x) + const`` for
+    every ``x`` of the box, where ``r(x)`` holds the outputs of the undecided units (one
+    column each) and ``g`` the ``x``-coefficients of those units' own pre-activations
+    (one row each). With no layers, ``h(x) = x``.
+    """
+    x_part, r_part, const = np.eye(n), np.zeros((n, 0)), np.zeros(n)
+    switch_rows = [np.zeros((0, n))]
+    for layer, (low, up) in zip(layers, bounds, strict=True):
+        active, undecided = low > 0, (low <= 0) & (up > 0)
+        pre_x, pre_r = layer.weight @ x_part, layer.weight @ r_part
+        pre_c = layer.weight @ const + (0.0 if layer.bias is None else layer.bias)
+        switch_rows.append(pre_x[undecided])
+        fresh = np.zeros((layer.weight.shape[0], int(undecided.sum())))
+        fresh[np.flatnonzero(undecided), np.arange(fresh.shape[1])] = 1.0
+        x_part = np.where(active[:, None], pre_x, 0.0)
+        r_part = np.hstack([np.where(active[:, None], pre_r, 0.0), fresh])
+        const = np.where(active, pre_c, 0.0)
+    return x_part, r_part, const, np.vstack(switch_rows)
+
+
 def lifted_rows(
     layers: Sequence[Layer], bounds: Sequence[tuple[np.ndarray, np.ndarray]]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -68,18 +104,8 @@ def lifted_rows(
     ``x``-coefficients of the undecided units' own pre-activations (one row each).
     """
     n = layers[0].weight.shape[1]
-    x_part, r_part = np.eye(n), np.zeros((n, 0))
-    switch_rows = []
-    for layer, (low, up) in zip(layers[:-1], bounds[:-1], strict=True):
-        active, undecided = low > 0, (low <= 0) & (up > 0)
-        pre_x, pre_r = layer.weight @ x_part, layer.weight @ r_part
-        switch_rows.append(pre_x[undecided])
-        fresh = np.zeros((layer.weight.shape[0], int(undecided.sum())))
-        fresh[np.flatnonzero(undecided), np.arange(fresh.shape[1])] = 1.0
-        x_part = np.where(active[:, None], pre_x, 0.0)
-        r_part = np.hstack([np.where(active[:, None], pre_r, 0.0), fresh])
+    x_part, r_part, _, g = lifted_hidden(layers[:-1], bounds[:-1], n)
     last = layers[-1].weight
-    g = np.vstack(switch_rows) if switch_rows else np.zeros((0, n))
     return bounds[-1][0] > 0, last @ x_part, last @ r_part, g
 
 
@@ -100,6 +126,42 @@ def forces_zero(a: np.ndarray, b: np.ndarray) -> bool:
             return False
     # Relative to a before the projection: range(a) inside range(b) leaves rounding noise.
     return bool(np.linalg.svd(a, compute_uv=False)[-1] > RANK_TOL * scale)
+
+
+def injective_on_range(a: np.ndarray, b: np.ndarray) -> bool:
+    """Does ``a v = 0`` with ``v`` in ``range(b)`` force ``v = 0``? (``range(b)`` taken
+    generously, the rank of ``a`` on it strictly, as in :func:`forces_zero`.)"""
+    if not np.all(np.isfinite(b)):
+        return False
+    if not b.size:
+        return True
+    left, sing, _ = np.linalg.svd(b, full_matrices=False)
+    rank = int(np.sum(sing > RANGE_TOL * max(float(sing[0]), 1e-300)))
+    if rank == 0:
+        return True
+    return forces_zero(a @ left[:, :rank], np.zeros((a.shape[0], 0)))
+
+
+def pair_rank_certificate(
+    layers: Sequence[Layer],
+    bounds_x: Sequence[tuple[np.ndarray, np.ndarray]],
+    bounds_y: Sequence[tuple[np.ndarray, np.ndarray]],
+) -> bool:
+    """True when no ``x`` in ``B_x`` and ``y`` in ``B_y`` with ``h(x) != h(y)`` have
+    ``f(x) = f(y)``, where ``h`` is the state before the last layer (module docstring).
+
+    So when the prefix ``layers[:-1]`` is injective (or empty), True proves that the pair
+    of boxes holds no collision. ``bounds_x``, ``bounds_y``: sound pre-activation bounds
+    of every layer on each box.
+    """
+    n = layers[0].weight.shape[1]
+    x_x, r_x, c_x, _ = lifted_hidden(layers[:-1], bounds_x[:-1], n)
+    x_y, r_y, c_y, _ = lifted_hidden(layers[:-1], bounds_y[:-1], n)
+    # A last-layer unit that is on anywhere in B_x (or B_y) is on at both points of a
+    # collision, with equal pre-activations there.
+    shared = (bounds_x[-1][0] > 0) | (bounds_y[-1][0] > 0)
+    diff = np.hstack([x_x, -x_y, r_x, -r_y, (c_x - c_y)[:, None]])
+    return injective_on_range(layers[-1].weight[shared], diff)
 
 
 def lifted_rank_certificate(

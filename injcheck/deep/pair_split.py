@@ -13,6 +13,15 @@ The search starts from these box pairs ``(B_x, B_y)`` and bisects them; a pair i
 2. **Injective hull.** The lifted rank certificate (:mod:`.near_diagonal`) holds on the
    smallest box ``H`` containing both: ``f`` is injective on ``H``, so no pair of ``H``
    collides. This is what clears pairs near the diagonal, with no separation margin.
+3. **Pair certificate** (only with ``prefix_injective``): the last layer's stable-active
+   rows are injective on the lifted range of ``h(x) - h(y)``, the difference of the
+   states before the last layer (:func:`.near_diagonal.pair_rank_certificate`); with an
+   injective prefix, a collision is then impossible. This clears pairs far apart whose
+   outputs overlap, and near ones too.
+
+:func:`prove_layer_by_layer` runs the search on the prefixes ``layers[:1]``,
+``layers[:2]``, ... in turn, so that each step may use the previous one's proof (a
+single layer's prefix is the identity).
 
 If every pair is cleared, the network is injective; the proof is as exact as the bounds
 (sound, widened for rounding) and the rank test (read with wide margins). Pairs that
@@ -31,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..networks import Layer
-from .near_diagonal import lifted_rank_certificate
+from .near_diagonal import lifted_rank_certificate, pair_rank_certificate
 from .split import backward_bounds_batch, facets
 
 #: Pairs whose boxes are both narrower than this are not split further.
@@ -54,16 +63,18 @@ class PairSplitResult:
 
     outcome: str  # "proven" | "witness" | "stuck" | "time limit" | "max pairs"
     pairs: int = 0
-    cleared: dict = field(default_factory=lambda: {"outputs": 0, "hull": 0})
+    cleared: dict = field(default_factory=lambda: {"outputs": 0, "hull": 0, "pair": 0})
     seconds: float = 0.0
     stuck_at: tuple[np.ndarray, np.ndarray] | None = None  # centres of a stuck pair
     witness: object = None  # what ``probe`` returned, when it found one
     probes: int = 0
     stuck: int = 0  # pairs set aside at MIN_WIDTH
+    proven_layers: int = 0  # prove_layer_by_layer: the longest prefix proven injective
 
     def summary(self) -> dict:
         return {
             "outcome": self.outcome,
+            "proven_layers": self.proven_layers,
             "pairs": self.pairs,
             "cleared_by": dict(self.cleared),
             "probes": self.probes,
@@ -97,6 +108,7 @@ def prove_by_pair_splitting(
     max_pairs: int = MAX_PAIRS,
     min_width: float = MIN_WIDTH,
     probe=None,
+    prefix_injective: bool = False,
 ) -> PairSplitResult:
     """Try to prove global injectivity on the domain by clearing box pairs.
 
@@ -115,6 +127,9 @@ def prove_by_pair_splitting(
         ``probe((x_centre, y_centre))`` is called on small uncleared pairs (at most
         ``MAX_PROBES`` times); a result that is not None is a witness and ends the
         search with ``outcome == "witness"``.
+    prefix_injective : bool
+        The caller has proven ``layers[:-1]`` injective on the domain (always true of a
+        single layer): the pair certificate may be used.
 
     Returns
     -------
@@ -154,6 +169,13 @@ def prove_by_pair_splitting(
             depth,
         )
         for pos, i in enumerate(open_idx):
+            if prefix_injective and pair_rank_certificate(
+                layers,
+                [(low[i], up[i]) for low, up in bounds_x],
+                [(low[i], up[i]) for low, up in bounds_y],
+            ):
+                result.cleared["pair"] += 1
+                continue
             if lifted_rank_certificate(layers, [(low[pos], up[pos]) for low, up in hull]):
                 result.cleared["hull"] += 1
                 continue
@@ -188,3 +210,46 @@ def prove_by_pair_splitting(
         result.outcome = "stuck"
     result.seconds = time.perf_counter() - start
     return result
+
+
+def prove_layer_by_layer(
+    layers: Sequence[Layer],
+    lo: np.ndarray,
+    hi: np.ndarray,
+    homogeneous: bool,
+    *,
+    first: int = 1,
+    deadline: float | None = None,
+    probe=None,
+) -> PairSplitResult:
+    """Pair splitting on ``layers[:first]``, ``layers[:first + 1]``, ..., ``layers``.
+
+    Each prefix is searched with the pair certificate, which needs the prefix before it
+    to be injective: proven by the previous step, or by the caller for ``first > 1``
+    (e.g. layer 1 by the exact one-layer check). The search stops at the first prefix
+    that is not proven; a collision of a prefix is a collision of the network, so
+    ``probe`` is the caller's probe for the whole network.
+
+    Returns
+    -------
+    PairSplitResult
+        Work summed over the steps; ``outcome`` of the last step; ``proven_layers`` the
+        longest prefix proven injective (``first - 1`` if none).
+    """
+    start = time.perf_counter()
+    total = PairSplitResult("proven", proven_layers=first - 1)
+    for k in range(first, len(layers) + 1):
+        step = prove_by_pair_splitting(
+            layers[:k], lo, hi, homogeneous, deadline=deadline, probe=probe, prefix_injective=True
+        )
+        total.pairs += step.pairs
+        total.probes += step.probes
+        total.stuck += step.stuck
+        for key, count in step.cleared.items():
+            total.cleared[key] += count
+        total.outcome, total.witness, total.stuck_at = step.outcome, step.witness, step.stuck_at
+        if step.outcome != "proven":
+            break
+        total.proven_layers = k
+    total.seconds = time.perf_counter() - start
+    return total

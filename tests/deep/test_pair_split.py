@@ -7,11 +7,12 @@ import pytest
 
 from injcheck.deep.brute_force import analyse
 from injcheck.deep.global_check import check_global, stuck_pair_witness
-from injcheck.deep.pair_split import prove_by_pair_splitting
+from injcheck.deep.pair_split import prove_by_pair_splitting, prove_layer_by_layer
 from injcheck.networks import as_layers, forward, make_layers, random_relu_net
 
 
-def test_proofs_agree_with_brute_force_on_random_tiny_nets():
+@pytest.mark.parametrize("search", [prove_by_pair_splitting, prove_layer_by_layer])
+def test_proofs_agree_with_brute_force_on_random_tiny_nets(search):
     rng = np.random.default_rng(11)
     proven = injective = 0
     for _ in range(40):
@@ -27,14 +28,20 @@ def test_proofs_agree_with_brute_force_on_random_tiny_nets():
             lo, hi, box = centre - 0.7, centre + 0.7, (centre - 0.7, centre + 0.7)
         else:
             lo, hi, box = -np.ones(n), np.ones(n), None
-        result = prove_by_pair_splitting(
-            layers, lo, hi, not biased, deadline=time.perf_counter() + 1.0
-        )
+        result = search(layers, lo, hi, not biased, deadline=time.perf_counter() + 1.0)
         collides = analyse(layers, box=box, stop_at_first=True).global_collision
         injective += not collides
         proven += result.outcome == "proven"
         assert not (result.outcome == "proven" and collides), (dims, biased)
     assert proven >= 10 and injective >= proven
+
+
+def test_layer_by_layer_stops_at_the_first_prefix_it_cannot_prove():
+    # Layer 1 of the fold is injective (proven), the two layers are not.
+    fold = make_layers([np.array([[1.0], [-1.0]]), np.array([[1.0, 1.0]])])
+    result = prove_layer_by_layer(fold, -np.ones(1), np.ones(1), True)
+    assert result.proven_layers == 1 and result.outcome == "stuck"
+    assert result.cleared["pair"] > 0
 
 
 def test_fold_gets_stuck_at_its_collision_and_yields_a_witness():
