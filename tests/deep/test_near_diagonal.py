@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from scipy.optimize import linprog
 
 from injcheck.deep.brute_force import analyse, enumerate_regions, pointwise_collision
