@@ -13,6 +13,7 @@ The search starts from these box pairs ``(B_x, B_y)`` and bisects them; a pair i
 2. **Injective hull.** The lifted rank certificate (:mod:`.near_diagonal`) holds on the
    smallest box ``H`` containing both: ``f`` is injective on ``H``, so no pair of ``H``
    collides. This is what clears pairs near the diagonal, with no separation margin.
+   With ``prefix_injective`` it is tried only on boxes that meet (test 3 covers the rest).
 3. **Pair certificate** (only with ``prefix_injective``): the last layer's stable-active
    rows are injective on the lifted range of ``h(x) - h(y)``, the difference of the
    states before the last layer (:func:`.near_diagonal.pair_rank_certificate`); with an
@@ -162,13 +163,17 @@ def prove_by_pair_splitting(
         result.cleared["outputs"] += len(batch) - open_idx.size
         if open_idx.size == 0:
             continue
+        hull_idx = open_idx
+        if prefix_injective:
+            # The pair certificate covers far pairs; the hull test (one box around both
+            # points) pays off only for boxes that meet.
+            meet = np.all((x_lo <= y_hi) & (y_lo <= x_hi), axis=1)
+            hull_idx = open_idx[meet[open_idx]]
         hull = backward_bounds_batch(
-            layers,
-            np.minimum(x_lo, y_lo)[open_idx],
-            np.maximum(x_hi, y_hi)[open_idx],
-            depth,
+            layers, np.minimum(x_lo, y_lo)[hull_idx], np.maximum(x_hi, y_hi)[hull_idx], depth
         )
-        for pos, i in enumerate(open_idx):
+        hull_pos = {int(i): pos for pos, i in enumerate(hull_idx)}
+        for i in open_idx:
             if prefix_injective and pair_rank_certificate(
                 layers,
                 [(low[i], up[i]) for low, up in bounds_x],
@@ -176,7 +181,10 @@ def prove_by_pair_splitting(
             ):
                 result.cleared["pair"] += 1
                 continue
-            if lifted_rank_certificate(layers, [(low[pos], up[pos]) for low, up in hull]):
+            pos = hull_pos.get(int(i))
+            if pos is not None and lifted_rank_certificate(
+                layers, [(low[pos], up[pos]) for low, up in hull]
+            ):
                 result.cleared["hull"] += 1
                 continue
             (bx_lo, bx_hi), (by_lo, by_hi) = batch[i]
