@@ -64,14 +64,19 @@ def _counts(rows: list[dict], route: str) -> str:
     return f"{c[0]}/{c[1]}/{c[2]} ({exact})"
 
 
+def _by_size(records: list[dict]):
+    """``((n, widths), rows)`` per net size, in order."""
+    for key in sorted({(r["n"], tuple(r["widths"])) for r in records}):
+        yield key, [r for r in records if (r["n"], tuple(r["widths"])) == key]
+
+
 def table(records: list[dict]) -> str:
     lines = [
         "| n | widths | nets | default median s | MILP route median s | median ratio "
         "| default I/N/U (exact) | MILP route I/N/U (exact) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for key in sorted({(r["n"], tuple(r["widths"])) for r in records}):
-        rows = [r for r in records if (r["n"], tuple(r["widths"])) == key]
+    for key, rows in _by_size(records):
         med = {
             route: statistics.median(r[route]["seconds"] for r in rows)
             for route in ("split", "milp")
@@ -92,8 +97,7 @@ def search_table(records: list[dict]) -> str:
         "| layered with pair certificate: proven, median s, median pairs |",
         "|---|---|---|---|---|",
     ]
-    for key in sorted({(r["n"], tuple(r["widths"])) for r in records}):
-        rows = [r for r in records if (r["n"], tuple(r["widths"])) == key]
+    for key, rows in _by_size(records):
         cells = []
         for name in ("hull_only", "layered"):
             proven = sum(r[name]["outcome"] == "proven" for r in rows)

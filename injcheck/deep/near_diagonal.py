@@ -109,6 +109,14 @@ def lifted_rows(
     return bounds[-1][0] > 0, last @ x_part, last @ r_part, g
 
 
+def _generous_range(b: np.ndarray) -> tuple[np.ndarray, int]:
+    """Left singular vectors of ``b`` (square) and how many of them span its range,
+    counting every singular value above ``RANGE_TOL`` (relative) as range."""
+    left, sing, _ = np.linalg.svd(b, full_matrices=True)
+    rank = int(np.sum(sing > RANGE_TOL * max(float(sing[0]), 1e-300))) if sing.size else 0
+    return left, rank
+
+
 def forces_zero(a: np.ndarray, b: np.ndarray) -> bool:
     """Does ``a u + b v = 0`` force ``u = 0``? (Projection of ``a`` off ``range(b)`` has
     full column rank; ``range(b)`` is taken generously, the rank strictly.)"""
@@ -119,8 +127,7 @@ def forces_zero(a: np.ndarray, b: np.ndarray) -> bool:
     if not scale > 0:
         return False
     if b.size:
-        left, sing, _ = np.linalg.svd(b, full_matrices=True)
-        rank = int(np.sum(sing > RANGE_TOL * max(float(sing[0]), 1e-300))) if sing.size else 0
+        left, rank = _generous_range(b)
         a = left[:, rank:].T @ a
         if a.shape[0] < cols:
             return False
@@ -135,8 +142,7 @@ def injective_on_range(a: np.ndarray, b: np.ndarray) -> bool:
         return False
     if not b.size:
         return True
-    left, sing, _ = np.linalg.svd(b, full_matrices=False)
-    rank = int(np.sum(sing > RANGE_TOL * max(float(sing[0]), 1e-300)))
+    left, rank = _generous_range(b)
     if rank == 0:
         return True
     return forces_zero(a @ left[:, :rank], np.zeros((a.shape[0], 0)))
