@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..networks import Layer
+from .difference_cone import difference_cone_certificate
 from .near_diagonal import lifted_rank_certificate, pair_rank_certificate
 from .split import backward_bounds_batch, facets
 
@@ -64,7 +65,9 @@ class PairSplitResult:
 
     outcome: str  # "proven" | "witness" | "stuck" | "time limit" | "max pairs"
     pairs: int = 0
-    cleared: dict = field(default_factory=lambda: {"outputs": 0, "hull": 0, "pair": 0})
+    cleared: dict = field(
+        default_factory=lambda: {"outputs": 0, "hull": 0, "pair": 0, "cone": 0}
+    )
     seconds: float = 0.0
     stuck_at: tuple[np.ndarray, np.ndarray] | None = None  # centres of a stuck pair
     witness: object = None  # what ``probe`` returned, when it found one
@@ -110,6 +113,8 @@ def prove_by_pair_splitting(
     min_width: float = MIN_WIDTH,
     probe=None,
     prefix_injective: bool = False,
+    difference_cone: bool = True,
+    hull_test: bool = True,
 ) -> PairSplitResult:
     """Try to prove global injectivity on the domain by clearing box pairs.
 
@@ -163,8 +168,8 @@ def prove_by_pair_splitting(
         result.cleared["outputs"] += len(batch) - open_idx.size
         if open_idx.size == 0:
             continue
-        hull_idx = open_idx
-        if prefix_injective:
+        hull_idx = open_idx if hull_test else open_idx[:0]
+        if prefix_injective and hull_test:
             # The pair certificate covers far pairs; the hull test (one box around both
             # points) pays off only for boxes that meet.
             meet = np.all((x_lo <= y_hi) & (y_lo <= x_hi), axis=1)
@@ -186,6 +191,13 @@ def prove_by_pair_splitting(
                 layers, [(low[pos], up[pos]) for low, up in hull]
             ):
                 result.cleared["hull"] += 1
+                continue
+            if difference_cone and difference_cone_certificate(
+                layers,
+                [(low[i], up[i]) for low, up in bounds_x],
+                [(low[i], up[i]) for low, up in bounds_y],
+            ):
+                result.cleared["cone"] += 1
                 continue
             (bx_lo, bx_hi), (by_lo, by_hi) = batch[i]
             width_x, width_y = float(np.max(bx_hi - bx_lo)), float(np.max(by_hi - by_lo))
@@ -229,6 +241,7 @@ def prove_layer_by_layer(
     first: int = 1,
     deadline: float | None = None,
     probe=None,
+    difference_cone: bool = True,
 ) -> PairSplitResult:
     """Pair splitting on ``layers[:first]``, ``layers[:first + 1]``, ..., ``layers``.
 
@@ -248,7 +261,14 @@ def prove_layer_by_layer(
     total = PairSplitResult("proven", proven_layers=first - 1)
     for k in range(first, len(layers) + 1):
         step = prove_by_pair_splitting(
-            layers[:k], lo, hi, homogeneous, deadline=deadline, probe=probe, prefix_injective=True
+            layers[:k],
+            lo,
+            hi,
+            homogeneous,
+            deadline=deadline,
+            probe=probe,
+            prefix_injective=True,
+            difference_cone=difference_cone,
         )
         total.pairs += step.pairs
         total.probes += step.probes
