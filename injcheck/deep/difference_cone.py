@@ -19,45 +19,41 @@ So a collision gives ``z = (d, delta)`` with ``E z = 0`` (the output rows) and e
 vanish layer by layer, so if the only such ``z`` is 0, then ``x = y``: **the pair of
 boxes holds no collision**, whether or not the layers before the last are injective.
 
-Deciding it. With ``N`` a basis of ``ker E`` (taken generously: directions with small
-singular values count as kernel) and ``z = N t``, the conditions are a union, over the
-signs ``sigma_i`` of the free units, of polyhedral cones
-``{t : sigma_i delta_i(t) >= 0, sigma_i (e_i(t) - delta_i(t)) >= 0}``. A cone
-``{t : B t >= 0}`` is ``{0}`` iff ``B`` has full column rank and some ``mu > 0`` has
-``B^T mu = 0`` (Stiemke's lemma; then ``B t >= 0`` and ``mu^T B t = 0`` give ``B t = 0``).
-A kernel of dimension one needs no sign enumeration: ``t`` is a scalar, and a direction
-survives iff each ``delta_i`` lies between 0 and ``e_i`` along it. For larger kernels
-every sign pattern gets a small LP for ``mu``, which is accepted only if the exact
-correction of its float residual keeps ``mu`` positive.
+Deciding it exactly. With ``N`` a basis of ``ker E`` (taken generously: directions with
+small singular values count as kernel) and ``z = N t``, the conditions read
+``delta_i(t) (e_i(t) - delta_i(t)) >= 0`` (plus the known signs): each is fixed by the
+signs of the linear forms ``delta_i`` and ``e_i - delta_i``. So the set ``F`` of
+surviving ``t`` is a closed union of cells of the central arrangement of those forms'
+hyperplanes in ``R^k``. If the forms do not span ``R^k``, a direction on which all of
+them vanish survives. Otherwise every nonzero closed cell contains a ray of the
+arrangement (an intersection of ``k - 1`` independent hyperplanes), so ``F = {0}`` iff
+no such ray, in either sign, survives: finitely many directions to test, no LP.
 
 For a box paired with itself this proves ``f`` injective on the box, also where only
 a few output units are on and the lifted rank test (:mod:`.near_diagonal`) cannot
-decide: it is exact around a generic meeting point of hinges (there ``f`` is locally
+decide. Around a generic meeting point of hinges it is exact (there ``f`` is locally
 ``f(z) + F(u)`` with ``F`` homogeneous, and the cones above describe ``F`` exactly when
-the switching units' rows are independent).
+the switching units' rows are independent), so pair splitting no longer gets stuck
+there.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.optimize import linprog
 
 from ..networks import Layer
 
-#: Singular values of ``E`` below this (relative) count as kernel (the generous side).
+#: Singular values below this (relative) count as zero (the generous side: a larger
+#: kernel of ``E``, fewer independent hyperplanes at a ray).
 KERNEL_TOL = 1e-7
 #: A sign condition must fail by this much (relative) to rule a direction out.
 SIGN_TOL = 1e-7
-#: Kernels of dimension three or more: give up with more free-sign units than this.
-MAX_FREE_SIGNS = 4
-#: Cone tests (small LPs) allowed per pair when the kernel has dimension three or more.
-MAX_CONE_LPS = 32
-#: Random directions tried before the cone tests (kernel of dimension three or more).
-PROBE_DIRECTIONS = 256
-#: The Stiemke weights must stay this far above 0 after the exact correction.
-WEIGHT_MARGIN = 1e-9
+#: Give up on a pair whose arrangement would need more candidate rays than this.
+MAX_RAYS = 500
 
 
 def difference_form(
@@ -125,55 +121,40 @@ def _surviving(delta: np.ndarray, pre: np.ndarray, sign: np.ndarray) -> np.ndarr
     return np.all(between & agree, axis=0)
 
 
-def _plane_has_direction(delta: np.ndarray, pre: np.ndarray, sign: np.ndarray) -> bool:
-    """Kernel of dimension two: does some direction of the plane survive?
+def arrangement_rays(forms: np.ndarray) -> np.ndarray | None:
+    """Unit directions (columns, one sign each) of the rays of the central arrangement
+    ``{t : form . t = 0}`` in ``R^k``; None when the forms do not span ``R^k`` or
+    there would be more than ``MAX_RAYS`` candidates."""
+    k = forms.shape[1]
+    norms = np.linalg.norm(forms, axis=1)
+    forms = forms[norms > KERNEL_TOL * max(float(norms.max(initial=0.0)), 1e-300)]
+    if forms.shape[0] < k - 1 or np.linalg.matrix_rank(forms) < k:
+        return None
+    if k == 1:
+        return np.ones((1, 1))
+    if math.comb(forms.shape[0], k - 1) > MAX_RAYS:
+        return None
+    unit = forms / np.linalg.norm(forms, axis=1, keepdims=True)
+    subsets = np.array(list(itertools.combinations(range(unit.shape[0]), k - 1)))
+    stacks = unit[subsets]  # (candidates, k - 1, k)
+    _, sing, right = np.linalg.svd(stacks, full_matrices=True)
+    # A ray needs k - 1 independent hyperplanes; other subsets meet in a larger face,
+    # whose rays come from other subsets.
+    ok = sing[:, -1] > KERNEL_TOL
+    return right[ok, -1, :].T
 
-    Each condition holds on a union of closed arcs of the circle whose ends are zeros
-    of the forms ``delta_i`` and ``pre_i - delta_i``, and every condition is constant
-    between consecutive zeros. So the surviving set is empty iff no zero and no
-    midpoint between consecutive zeros survives.
-    """
-    forms = np.vstack([delta, pre - delta])
-    angles = np.arctan2(-forms[:, 0], forms[:, 1])  # form . (cos a, sin a) = 0
-    zeros = np.sort(np.concatenate([angles, angles + np.pi]) % (2 * np.pi))
-    if zeros.size == 0:
-        zeros = np.array([0.0])
-    mids = (zeros + np.diff(np.append(zeros, zeros[0] + 2 * np.pi)) / 2) % (2 * np.pi)
-    theta = np.concatenate([zeros, mids])
-    directions = np.vstack([np.cos(theta), np.sin(theta)])
-    return bool(np.any(_surviving(delta @ directions, pre @ directions, sign)))
 
-
-def cone_is_trivial(b: np.ndarray) -> bool:
-    """Is ``{t : b t >= 0} = {0}``? (Stiemke: full column rank and ``mu > 0`` with
-    ``b^T mu = 0``, checked after correcting the LP's ``mu`` exactly onto ``ker b^T``.)"""
-    rows, cols = b.shape
-    if rows < cols + 1:
-        return False
-    sing = np.linalg.svd(b, compute_uv=False)
-    if not sing[-1] > KERNEL_TOL * sing[0]:
-        return False
-    # max s  s.t.  b^T mu = 0, sum mu = 1, mu >= s  (variables mu, s)
-    cost = np.zeros(rows + 1)
-    cost[-1] = -1.0
-    a_eq = np.vstack([np.hstack([b.T, np.zeros((cols, 1))]), np.append(np.ones(rows), 0.0)])
-    b_eq = np.append(np.zeros(cols), 1.0)
-    a_ub = np.hstack([-np.eye(rows), np.ones((rows, 1))])
-    res = linprog(
-        cost,
-        A_ub=a_ub,
-        b_ub=np.zeros(rows),
-        A_eq=a_eq,
-        b_eq=b_eq,
-        bounds=[(0, None)] * rows + [(None, 1.0)],
-        method="highs",
+def _too_many_rays(n: int, bounds_x, bounds_y) -> bool:
+    """From counts alone (before any linear algebra): the kernel has dimension at least
+    ``n + free - sure``, and its rays come from ``(dimension - 1)``-subsets of the
+    ``2 free`` forms; more than ``MAX_RAYS`` such subsets and the pair is not tried."""
+    free = sum(
+        int(np.sum(~(((lx > 0) & (ly > 0)) | ((ux <= 0) & (uy <= 0)))))
+        for (lx, ux), (ly, uy) in zip(bounds_x[:-1], bounds_y[:-1], strict=True)
     )
-    if res.status != 0:
-        return False
-    mu = np.asarray(res.x[:rows], float)
-    # The nearest exact solution of b^T mu = 0 moves mu by at most |b^T mu| / sigma_min.
-    shift = float(np.linalg.norm(b.T @ mu)) / float(sing[-1])
-    return bool(mu.min() - shift > WEIGHT_MARGIN)
+    sure = int(np.sum((bounds_x[-1][0] > 0) | (bounds_y[-1][0] > 0)))
+    dim = n + free - sure
+    return dim > 1 and math.comb(2 * free, dim - 1) > MAX_RAYS
 
 
 def difference_cone_certificate(
@@ -184,58 +165,17 @@ def difference_cone_certificate(
     """True when no ``x`` in ``B_x`` and ``y`` in ``B_y`` with ``x != y`` have
     ``f(x) = f(y)`` (module docstring). ``bounds_x``, ``bounds_y``: sound pre-activation
     bounds of every layer on each box (the same box twice: ``f`` is injective on it)."""
+    if _too_many_rays(layers[0].weight.shape[1], bounds_x, bounds_y):
+        return False
     equal, delta, pre, sign = difference_form(layers, bounds_x, bounds_y)
     if not (np.all(np.isfinite(equal)) and np.all(np.isfinite(pre))):
         return False
     basis = generous_kernel(equal)
-    dim = basis.shape[1]
-    if dim == 0:
+    if basis.shape[1] == 0:
         return True
     delta_t, pre_t = delta @ basis, pre @ basis
-    if dim == 1:
-        return not np.any(_surviving(delta_t * [1.0, -1.0], pre_t * [1.0, -1.0], sign))
-    if dim == 2:
-        return not _plane_has_direction(delta_t, pre_t, sign)
-    if np.sum(sign == 0) > MAX_FREE_SIGNS:
+    rays = arrangement_rays(np.vstack([delta_t, pre_t - delta_t]))
+    if rays is None:
         return False
-    # A surviving direction is a genuine failure of the certificate; random ones find
-    # most such failures before any LP is spent.
-    probes = np.random.default_rng(dim).standard_normal((dim, PROBE_DIRECTIONS))
-    if np.any(_surviving(delta_t @ probes, pre_t @ probes, sign)):
-        return False
-    return _cones_trivial(delta_t, pre_t, sign)
-
-
-def _cones_trivial(delta: np.ndarray, pre: np.ndarray, sign: np.ndarray) -> bool:
-    """Kernel of dimension three or more: is every sign pattern's cone ``{0}``?
-
-    Branch and bound on the unknown signs: a cone built from the units fixed so far
-    contains the cone of every completion, so a trivial one settles its whole subtree.
-    At most ``MAX_CONE_LPS`` cone tests.
-    """
-    unknown = np.flatnonzero(sign == 0)
-    budget = [MAX_CONE_LPS]
-
-    def rows(sigma: np.ndarray) -> np.ndarray:
-        fixed = sigma != 0
-        s = sigma[fixed][:, None]
-        return np.vstack([s * delta[fixed], s * (pre[fixed] - delta[fixed])])
-
-    def settle(sigma: np.ndarray, depth: int) -> bool:
-        cone = rows(sigma)
-        if cone.shape[0] > cone.shape[1]:
-            budget[0] -= 1
-            if budget[0] < 0:
-                return False
-            if cone_is_trivial(cone):
-                return True
-        if depth == unknown.size:
-            return False
-        for choice in (1, -1):
-            child = sigma.copy()
-            child[unknown[depth]] = choice
-            if not settle(child, depth + 1):
-                return False
-        return True
-
-    return settle(sign.copy(), 0)
+    both = np.hstack([rays, -rays])
+    return not np.any(_surviving(delta_t @ both, pre_t @ both, sign))

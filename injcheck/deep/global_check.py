@@ -5,9 +5,9 @@ Order of work (bias-free nets without a box; with a box the first two steps are 
 1. layer 1 exactly, by the one-layer Gordan search (:mod:`.first_layer`): a layer-1
    collision is a collision of the net; a one-layer net is then decided;
 2. the (fast, exact) local check: a local collision is a global one;
-3. **pair splitting** (:mod:`.pair_split`), prefix by prefix (layers 1..2, 1..3, ...,
-   each using the previous prefix's proof): clear pairs of input boxes by disjoint output
-   bounds or by lifted rank certificates; when every pair clears, the net is injective
+3. **pair splitting** (:mod:`.pair_split`), prefix by prefix (layers 1..2, 1..3, ...):
+   clear pairs of input boxes by disjoint output bounds or by the difference-cone
+   certificate (:mod:`.difference_cone`); when every pair clears, the net is injective
    with no margin at all; a pair that will not clear is mined for a witness;
 4. the **pair MILP** below, with what is left of the budget.
 

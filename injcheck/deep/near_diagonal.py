@@ -23,17 +23,6 @@ injective on H**. The argument is linear algebra on exact identities; the only n
 are the bounds (sound, widened for rounding) and one SVD, read with wide margins (the
 range of ``B`` is taken generously, the rank of ``P A`` strictly).
 
-Pair certificate
-----------------
-For two boxes ``B_x``, ``B_y`` the same lifting gives the state before the last layer on
-each, ``h(x) = X_x x + R_x r + c_x`` and ``h(y) = X_y y + R_y r' + c_y``. A last-layer
-unit ``i`` with a positive lower bound on either box is on at both points of a
-collision, so ``W_i (h(x) - h(y)) = 0`` there. The difference ``h(x) - h(y)`` lies in
-``range [X_x, -X_y, R_x, -R_y, c_x - c_y]``; if those rows of ``W`` are injective on that
-range, a collision needs ``h(x) = h(y)``. When the layers before the last are known to
-be injective (the identity for a single layer), the pair of boxes is then cleared. Unlike
-the single-box test, it needs no box around both points, so it clears pairs far apart.
-
 Cover
 -----
 A pair with ``|x_j - y_j| < eps_j`` for every ``j`` and ``x`` in a base box ``B`` lies
@@ -133,41 +122,6 @@ def forces_zero(a: np.ndarray, b: np.ndarray) -> bool:
             return False
     # Relative to a before the projection: range(a) inside range(b) leaves rounding noise.
     return bool(np.linalg.svd(a, compute_uv=False)[-1] > RANK_TOL * scale)
-
-
-def injective_on_range(a: np.ndarray, b: np.ndarray) -> bool:
-    """Does ``a v = 0`` with ``v`` in ``range(b)`` force ``v = 0``? (``range(b)`` taken
-    generously, the rank of ``a`` on it strictly, as in :func:`forces_zero`.)"""
-    if not np.all(np.isfinite(b)):
-        return False
-    if not b.size:
-        return True
-    left, rank = _generous_range(b)
-    if rank == 0:
-        return True
-    return forces_zero(a @ left[:, :rank], np.zeros((a.shape[0], 0)))
-
-
-def pair_rank_certificate(
-    layers: Sequence[Layer],
-    bounds_x: Sequence[tuple[np.ndarray, np.ndarray]],
-    bounds_y: Sequence[tuple[np.ndarray, np.ndarray]],
-) -> bool:
-    """True when no ``x`` in ``B_x`` and ``y`` in ``B_y`` with ``h(x) != h(y)`` have
-    ``f(x) = f(y)``, where ``h`` is the state before the last layer (module docstring).
-
-    So when the prefix ``layers[:-1]`` is injective (or empty), True proves that the pair
-    of boxes holds no collision. ``bounds_x``, ``bounds_y``: sound pre-activation bounds
-    of every layer on each box.
-    """
-    n = layers[0].weight.shape[1]
-    x_x, r_x, c_x, _ = lifted_hidden(layers[:-1], bounds_x[:-1], n)
-    x_y, r_y, c_y, _ = lifted_hidden(layers[:-1], bounds_y[:-1], n)
-    # A last-layer unit that is on anywhere in B_x (or B_y) is on at both points of a
-    # collision, with equal pre-activations there.
-    shared = (bounds_x[-1][0] > 0) | (bounds_y[-1][0] > 0)
-    diff = np.hstack([x_x, -x_y, r_x, -r_y, (c_x - c_y)[:, None]])
-    return injective_on_range(layers[-1].weight[shared], diff)
 
 
 def lifted_rank_certificate(

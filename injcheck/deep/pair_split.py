@@ -10,22 +10,20 @@ The search starts from these box pairs ``(B_x, B_y)`` and bisects them; a pair i
 
 1. **Disjoint outputs.** Some output unit's interval of ``ReLU(pre)`` over ``B_x`` misses
    its interval over ``B_y``.
-2. **Injective hull.** The lifted rank certificate (:mod:`.near_diagonal`) holds on the
-   smallest box ``H`` containing both: ``f`` is injective on ``H``, so no pair of ``H``
-   collides. This is what clears pairs near the diagonal, with no separation margin.
-   With ``prefix_injective`` it is tried only on boxes that meet (test 3 covers the rest).
-3. **Pair certificate** (only with ``prefix_injective``): the last layer's stable-active
-   rows are injective on the lifted range of ``h(x) - h(y)``, the difference of the
-   states before the last layer (:func:`.near_diagonal.pair_rank_certificate`); with an
-   injective prefix, a collision is then impossible. This clears pairs far apart whose
-   outputs overlap, and near ones too.
+2. **Difference cone** (:mod:`.difference_cone`): the differences ``x - y`` and those of
+   the units that are not settled the same way on both boxes satisfy a homogeneous
+   system whose only solution is 0, so ``x = y``. It clears pairs near the diagonal with
+   no separation margin (exactly, around generic meetings of hinges) and pairs far
+   apart whose outputs overlap.
 
 :func:`prove_layer_by_layer` runs the search on the prefixes ``layers[:1]``,
-``layers[:2]``, ... in turn, so that each step may use the previous one's proof (a
-single layer's prefix is the identity).
+``layers[:2]``, ... in turn: a collision of a prefix is one of the network, and the
+prefixes' searches are smaller, so collisions at early layers are found sooner; the
+proven prefix also tells the pair MILP where a collision can first meet.
 
 If every pair is cleared, the network is injective; the proof is as exact as the bounds
-(sound, widened for rounding) and the rank test (read with wide margins). Pairs that
+(sound, widened for rounding) and the linear algebra of the cone test (read with wide
+margins). Pairs that
 shrink below ``MIN_WIDTH`` without being cleared are set aside (``stuck``, the proof is
 then incomplete and the caller falls back to the MILP). An optional ``probe`` looks for a witness at the centres of
 small uncleared pairs, so collisions end the search early. This is a branch and bound over ``2n - 1`` (bias-free) or ``2n``
@@ -42,7 +40,6 @@ import numpy as np
 
 from ..networks import Layer
 from .difference_cone import difference_cone_certificate
-from .near_diagonal import lifted_rank_certificate, pair_rank_certificate
 from .split import backward_bounds_batch, facets
 
 #: Pairs whose boxes are both narrower than this are not split further.
@@ -65,9 +62,7 @@ class PairSplitResult:
 
     outcome: str  # "proven" | "witness" | "stuck" | "time limit" | "max pairs"
     pairs: int = 0
-    cleared: dict = field(
-        default_factory=lambda: {"outputs": 0, "hull": 0, "pair": 0, "cone": 0}
-    )
+    cleared: dict = field(default_factory=lambda: {"outputs": 0, "cone": 0})
     seconds: float = 0.0
     stuck_at: tuple[np.ndarray, np.ndarray] | None = None  # centres of a stuck pair
     witness: object = None  # what ``probe`` returned, when it found one
@@ -112,9 +107,6 @@ def prove_by_pair_splitting(
     max_pairs: int = MAX_PAIRS,
     min_width: float = MIN_WIDTH,
     probe=None,
-    prefix_injective: bool = False,
-    difference_cone: bool = True,
-    hull_test: bool = True,
 ) -> PairSplitResult:
     """Try to prove global injectivity on the domain by clearing box pairs.
 
@@ -133,9 +125,6 @@ def prove_by_pair_splitting(
         ``probe((x_centre, y_centre))`` is called on small uncleared pairs (at most
         ``MAX_PROBES`` times); a result that is not None is a witness and ends the
         search with ``outcome == "witness"``.
-    prefix_injective : bool
-        The caller has proven ``layers[:-1]`` injective on the domain (always true of a
-        single layer): the pair certificate may be used.
 
     Returns
     -------
@@ -168,35 +157,10 @@ def prove_by_pair_splitting(
         result.cleared["outputs"] += len(batch) - open_idx.size
         if open_idx.size == 0:
             continue
-        hull_idx = open_idx if hull_test else open_idx[:0]
-        if prefix_injective and hull_test:
-            # The pair certificate covers far pairs; the hull test (one box around both
-            # points) pays off only for boxes that meet.
-            meet = np.all((x_lo <= y_hi) & (y_lo <= x_hi), axis=1)
-            hull_idx = open_idx[meet[open_idx]]
-        hull = backward_bounds_batch(
-            layers, np.minimum(x_lo, y_lo)[hull_idx], np.maximum(x_hi, y_hi)[hull_idx], depth
-        )
-        hull_pos = {int(i): pos for pos, i in enumerate(hull_idx)}
         for i in open_idx:
-            if prefix_injective and pair_rank_certificate(
-                layers,
-                [(low[i], up[i]) for low, up in bounds_x],
-                [(low[i], up[i]) for low, up in bounds_y],
-            ):
-                result.cleared["pair"] += 1
-                continue
-            pos = hull_pos.get(int(i))
-            if pos is not None and lifted_rank_certificate(
-                layers, [(low[pos], up[pos]) for low, up in hull]
-            ):
-                result.cleared["hull"] += 1
-                continue
-            if difference_cone and difference_cone_certificate(
-                layers,
-                [(low[i], up[i]) for low, up in bounds_x],
-                [(low[i], up[i]) for low, up in bounds_y],
-            ):
+            box_x = [(low[i], up[i]) for low, up in bounds_x]
+            box_y = [(low[i], up[i]) for low, up in bounds_y]
+            if difference_cone_certificate(layers, box_x, box_y):
                 result.cleared["cone"] += 1
                 continue
             (bx_lo, bx_hi), (by_lo, by_hi) = batch[i]
@@ -241,15 +205,13 @@ def prove_layer_by_layer(
     first: int = 1,
     deadline: float | None = None,
     probe=None,
-    difference_cone: bool = True,
 ) -> PairSplitResult:
     """Pair splitting on ``layers[:first]``, ``layers[:first + 1]``, ..., ``layers``.
 
-    Each prefix is searched with the pair certificate, which needs the prefix before it
-    to be injective: proven by the previous step, or by the caller for ``first > 1``
-    (e.g. layer 1 by the exact one-layer check). The search stops at the first prefix
-    that is not proven; a collision of a prefix is a collision of the network, so
-    ``probe`` is the caller's probe for the whole network.
+    The caller has proven ``layers[:first - 1]`` injective (e.g. layer 1 by the exact
+    one-layer check). The search stops at the first prefix that is not proven; a
+    collision of a prefix is a collision of the network, so ``probe`` is the caller's
+    probe for the whole network.
 
     Returns
     -------
@@ -267,8 +229,6 @@ def prove_layer_by_layer(
             homogeneous,
             deadline=deadline,
             probe=probe,
-            prefix_injective=True,
-            difference_cone=difference_cone,
         )
         total.pairs += step.pairs
         total.probes += step.probes

@@ -2,25 +2,19 @@
 
 import numpy as np
 import pytest
-from scipy.optimize import linprog
+from deep_helpers import box_bounds
 
-from injcheck.deep.brute_force import analyse, enumerate_regions, pointwise_collision
+from injcheck.deep.brute_force import analyse, pointwise_collision
 from injcheck.deep.global_check import check_global
 from injcheck.deep.near_diagonal import (
     certify_cover,
     cover_near_diagonal,
     lifted_rank_certificate,
     output_floor_certificate,
-    pair_rank_certificate,
 )
 from injcheck.deep.pointwise_check import check_pointwise
-from injcheck.deep.split import backward_bounds_batch, facets
+from injcheck.deep.split import facets
 from injcheck.networks import as_layers, forward, make_layers, random_relu_net
-
-
-def _box_bounds(layers, lo, hi):
-    bounds = backward_bounds_batch(layers, lo[None], hi[None], len(layers))
-    return [(low[0], up[0]) for low, up in bounds]
 
 
 def _random_net(rng):
@@ -43,7 +37,7 @@ def test_certificate_agrees_with_brute_force_on_random_boxes():
         layers, n = _random_net(rng)
         centre, radius = rng.uniform(-1, 1, n), rng.uniform(0.02, 0.6, n)
         lo, hi = centre - radius, centre + radius
-        claim = lifted_rank_certificate(layers, _box_bounds(layers, lo, hi))
+        claim = lifted_rank_certificate(layers, box_bounds(layers, lo, hi))
         truth = analyse(layers, box=(lo, hi), stop_at_first=True).global_collision
         collisions += truth
         certified += claim
@@ -61,14 +55,14 @@ def test_bottleneck_of_width_one_is_never_certified():
     for _ in range(30):
         centre, radius = rng.uniform(-1, 1, 2), rng.uniform(0.01, 1.0, 2)
         assert not lifted_rank_certificate(
-            layers, _box_bounds(layers, centre - radius, centre + radius)
+            layers, box_bounds(layers, centre - radius, centre + radius)
         )
 
 
 def test_fold_is_certified_away_from_the_crease_only():
     fold = make_layers([np.array([[1.0], [-1.0]]), np.array([[1.0, 1.0]])])
-    assert lifted_rank_certificate(fold, _box_bounds(fold, np.array([0.5]), np.array([1.0])))
-    assert not lifted_rank_certificate(fold, _box_bounds(fold, np.array([-0.5]), np.array([1.0])))
+    assert lifted_rank_certificate(fold, box_bounds(fold, np.array([0.5]), np.array([1.0])))
+    assert not lifted_rank_certificate(fold, box_bounds(fold, np.array([-0.5]), np.array([1.0])))
 
 
 def test_cover_refuses_a_net_with_near_diagonal_collisions():
@@ -90,7 +84,7 @@ def test_output_floor_certificate_is_sound_on_samples():
         floor = float(np.abs(np.array([forward(layers, p) for p in points])).max(axis=1).min())
         # A floor above the sampled minimum of |f|_inf can never be certified.
         assert not output_floor_certificate(floor * 1.0001 + 1e-12)(
-            layers, _box_bounds(layers, lo, hi)
+            layers, box_bounds(layers, lo, hi)
         )
 
 
@@ -141,67 +135,5 @@ def test_single_switching_unit_is_decided_by_the_fold_criterion(slope, injective
         [np.array([0.0, 2.0]), np.array([0.0])],
     )
     lo, hi = np.array([-1.0]), np.array([1.0])
-    assert lifted_rank_certificate(layers, _box_bounds(layers, lo, hi)) is injective
+    assert lifted_rank_certificate(layers, box_bounds(layers, lo, hi)) is injective
     assert analyse(layers, box=(lo, hi)).global_collision is not injective
-
-
-def _cross_collision(layers, box_x, box_y) -> bool:
-    """Exact: is there x in box_x, y in box_y, x != y, f(x) = f(y)? (Regions of each box
-    by the brute force; per pair of regions, max and min of w.(x - y) by LPs.)"""
-    n = box_x[0].size
-    w = np.sqrt(np.arange(2, n + 2)) + 0.3
-    regions_x, _ = enumerate_regions(layers, box=box_x)
-    regions_y, _ = enumerate_regions(layers, box=box_y)
-    bounds = list(zip(*box_x, strict=True)) + list(zip(*box_y, strict=True))
-    for ra in regions_x:
-        for rb in regions_y:
-            a_ub = np.block(
-                [[ra.g, np.zeros((ra.g.shape[0], n))], [np.zeros((rb.g.shape[0], n)), rb.g]]
-            )
-            for sign in (1.0, -1.0):
-                res = linprog(
-                    -sign * np.concatenate([w, -w]),
-                    A_ub=a_ub if a_ub.size else None,
-                    b_ub=np.concatenate([ra.h, rb.h]) if a_ub.size else None,
-                    A_eq=np.hstack([ra.jac, -rb.jac]),
-                    b_eq=rb.off - ra.off,
-                    bounds=bounds,
-                    method="highs",
-                )
-                if res.status != 0:
-                    break
-                if -res.fun > 1e-8:
-                    return True
-    return False
-
-
-def test_pair_certificate_agrees_with_exact_cross_box_search():
-    # The certificate needs an injective prefix: one layer (prefix = identity), or two
-    # layers whose first is injective on the domain (checked by the brute force).
-    rng = np.random.default_rng(77)
-    certified = collisions = nets = 0
-    while nets < 30:
-        n, depth = int(rng.integers(1, 3)), int(rng.integers(1, 3))
-        dims = [n] + [int(rng.integers(n + 1, 3 * n + 3)) for _ in range(depth)]
-        weights = [rng.standard_normal((dims[k + 1], dims[k])) for k in range(depth)]
-        biases = None
-        if rng.random() < 0.5:
-            biases = [0.5 * rng.standard_normal(d) for d in dims[1:]]
-        layers = make_layers(weights, biases)
-        domain = (-2 * np.ones(n), 2 * np.ones(n))
-        if depth == 2 and analyse(layers[:1], box=domain, stop_at_first=True).global_collision:
-            continue
-        nets += 1
-        for _ in range(4):
-            boxes = []
-            for _ in range(2):
-                centre, radius = rng.uniform(-1, 1, n), rng.uniform(0.05, 0.6, n)
-                boxes.append((centre - radius, centre + radius))
-            claim = pair_rank_certificate(
-                layers, _box_bounds(layers, *boxes[0]), _box_bounds(layers, *boxes[1])
-            )
-            truth = _cross_collision(layers, *boxes)
-            certified += claim
-            collisions += truth
-            assert not (claim and truth), (dims, biases is not None, boxes)
-    assert certified >= 15 and collisions >= 10

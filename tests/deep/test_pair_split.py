@@ -41,7 +41,7 @@ def test_layer_by_layer_stops_at_the_first_prefix_it_cannot_prove():
     fold = make_layers([np.array([[1.0], [-1.0]]), np.array([[1.0, 1.0]])])
     result = prove_layer_by_layer(fold, -np.ones(1), np.ones(1), True)
     assert result.proven_layers == 1 and result.outcome == "stuck"
-    assert result.cleared["pair"] > 0
+    assert result.cleared["cone"] > 0
 
 
 def test_fold_gets_stuck_at_its_collision_and_yields_a_witness():
