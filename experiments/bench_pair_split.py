@@ -4,8 +4,9 @@ Every net is checked twice by ``check_global``: the default route (layer 1, loca
 pair splitting, then the MILP) and the MILP route (``pair_split=False``). Reports
 median seconds (time-outs counted at the limit), verdicts, exact proofs and the median
 of the per-net time ratios. A second table times the pair search alone, in two forms:
-the whole net at once with the single-box (hull) certificate only, and prefix by prefix
-with the pair certificate (``prove_layer_by_layer``, what the default route runs).
+the whole net at once (``prove_by_pair_splitting``) and prefix by prefix
+(``prove_layer_by_layer``, what the default route runs after layer 1). Records are
+appended to ``pair_split.jsonl`` as they arrive, so an interrupted run keeps them.
 
     python experiments/bench_pair_split.py --ns 2,3 --alphas 4,5,6 --seeds 4 --time-limit 30
 """
@@ -43,7 +44,7 @@ def run_pair(job: tuple[int, list[int], int, float]) -> dict:
             "exact": bool(verdict.certificate.get("exact", False)),
         }
     lo, hi = -np.ones(n), np.ones(n)
-    for name, search in (("hull_only", prove_by_pair_splitting), ("layered", prove_layer_by_layer)):
+    for name, search in (("whole", prove_by_pair_splitting), ("layered", prove_layer_by_layer)):
         start = time.perf_counter()
         result = search(layers, lo, hi, True, deadline=start + limit)
         record[name] = {
@@ -93,13 +94,13 @@ def table(records: list[dict]) -> str:
 
 def search_table(records: list[dict]) -> str:
     lines = [
-        "| n | widths | nets | hull only: proven, median s, median pairs "
-        "| layered with pair certificate: proven, median s, median pairs |",
+        "| n | widths | nets | whole net: proven, median s, median pairs "
+        "| prefix by prefix: proven, median s, median pairs |",
         "|---|---|---|---|---|",
     ]
     for key, rows in _by_size(records):
         cells = []
-        for name in ("hull_only", "layered"):
+        for name in ("whole", "layered"):
             proven = sum(r[name]["outcome"] == "proven" for r in rows)
             sec = statistics.median(r[name]["seconds"] for r in rows)
             pairs = statistics.median(r[name]["pairs"] for r in rows)
@@ -127,10 +128,14 @@ def main() -> None:
         for seed in range(args.seeds)
     ]
     start = time.time()
-    with ProcessPoolExecutor(args.workers, initializer=warm_up) as pool:
+    os.makedirs(args.out, exist_ok=True)
+    log = os.path.join(args.out, "pair_split.jsonl")
+    with open(log, "w") as fh, ProcessPoolExecutor(args.workers, initializer=warm_up) as pool:
         records = []
         for rec in pool.map(run_pair, jobs):
             records.append(rec)
+            fh.write(json.dumps(rec) + "\n")
+            fh.flush()
             print(json.dumps(rec), flush=True)
     text = (
         f"Machine: {os.cpu_count()} cores, {cpu_model()}; {args.workers} nets in parallel, "
@@ -141,11 +146,8 @@ def main() -> None:
         "Pair search alone (same nets, same limit; a search that ends unproven is counted "
         "at its time):\n\n" + search_table(records) + "\n"
     )
-    os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "pair_split.md"), "w") as fh:
         fh.write(text)
-    with open(os.path.join(args.out, "pair_split.jsonl"), "w") as fh:
-        fh.writelines(json.dumps(r) + "\n" for r in records)
     print(text)
 
 
