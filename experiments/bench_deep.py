@@ -127,7 +127,7 @@ def main() -> None:
     start = time.time()
     with (
         ProcessPoolExecutor(args.workers, initializer=warm_up) as pool,
-        open(os.path.join(args.out, "bench.jsonl"), "a") as log,
+        open(os.path.join(args.out, "bench.jsonl"), "w") as log,
     ):
         for rec in pool.map(run_trial, *zip(*jobs, strict=True)):
             records.append(rec)
