@@ -173,9 +173,15 @@ def difference_cone_certificate(
     basis = generous_kernel(equal)
     if basis.shape[1] == 0:
         return True
-    delta_t, pre_t = delta @ basis, pre @ basis
-    rays = arrangement_rays(np.vstack([delta_t, pre_t - delta_t]))
+    return not some_direction_survives(delta @ basis, pre @ basis, sign)
+
+
+def some_direction_survives(delta: np.ndarray, pre: np.ndarray, sign: np.ndarray) -> bool:
+    """Is there ``t != 0`` with every ``delta_i . t`` between 0 and ``pre_i . t`` (and
+    the known signs)? Exact by the rays of the arrangement (module docstring); True
+    also when the rays cannot be enumerated (the conservative answer)."""
+    rays = arrangement_rays(np.vstack([delta, pre - delta]))
     if rays is None:
-        return False
+        return True
     both = np.hstack([rays, -rays])
-    return not np.any(_surviving(delta_t @ both, pre_t @ both, sign))
+    return bool(np.any(_surviving(delta @ both, pre @ both, sign)))
