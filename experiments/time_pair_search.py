@@ -6,6 +6,8 @@ compare two versions of injcheck on the same nets, run it once per checkout::
     git worktree add /tmp/injcheck_old <commit>
     PYTHONPATH=/tmp/injcheck_old python experiments/time_pair_search.py --tag old
     PYTHONPATH=. python experiments/time_pair_search.py --tag new
+
+``--max-rays`` overrides ``injcheck.deep.difference_cone.MAX_RAYS`` (for tuning it).
 """
 
 from __future__ import annotations
@@ -28,7 +30,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--time-limit", type=float, default=40.0)
     parser.add_argument("--tag", default="")
+    parser.add_argument("--max-rays", type=int, default=None)
     args = parser.parse_args()
+    if args.max_rays is not None:
+        from injcheck.deep import difference_cone
+
+        difference_cone.MAX_RAYS = args.max_rays
     for size in args.sizes.split(","):
         n, width = map(int, size.split(":"))
         for seed in range(args.seeds):
@@ -40,7 +47,8 @@ def main() -> None:
                 layers, -np.ones(n), np.ones(n), True, first=2, deadline=start + args.time_limit
             )
             seconds = min(time.perf_counter() - start, args.time_limit)
-            record = {"tag": args.tag, "injcheck": injcheck.__file__, "n": n, "widths": [width] * 2}
+            record = {"tag": args.tag, "injcheck": injcheck.__file__, "max_rays": args.max_rays}
+            record |= {"n": n, "widths": [width] * 2}
             record |= {"seed": seed, "outcome": result.outcome, "pairs": result.pairs}
             print(json.dumps(record | {"seconds": round(seconds, 2)}), flush=True)
 

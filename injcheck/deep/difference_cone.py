@@ -53,7 +53,7 @@ KERNEL_TOL = 1e-7
 #: A sign condition must fail by this much (relative) to rule a direction out.
 SIGN_TOL = 1e-7
 #: Give up on a pair whose arrangement would need more candidate rays than this.
-MAX_RAYS = 500
+MAX_RAYS = 100
 
 
 def difference_form(
