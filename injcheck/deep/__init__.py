@@ -2,7 +2,7 @@
 
 Exact searches first (layer 1 by the one-layer Gordan search, input splitting for the
 local check, pair splitting for the global check), MILPs for what they leave, and box
-covers with a lifted rank certificate that close the MILPs' separation margins. A
+covers with the difference-cone certificate that close the MILPs' separation margins. A
 brute-force region enumeration (:mod:`.brute_force`) is the reference for tiny nets.
 """
 

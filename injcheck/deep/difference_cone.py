@@ -29,9 +29,9 @@ them vanish survives. Otherwise every nonzero closed cell contains a ray of the
 arrangement (an intersection of ``k - 1`` independent hyperplanes), so ``F = {0}`` iff
 no such ray, in either sign, survives: finitely many directions to test, no LP.
 
-For a box paired with itself this proves ``f`` injective on the box, also where only
-a few output units are on and the lifted rank test (:mod:`.near_diagonal`) cannot
-decide. Around a generic meeting point of hinges it is exact (there ``f`` is locally
+For a box paired with itself this proves ``f`` injective on the box (the certificate of
+the near-diagonal covers, :mod:`.near_diagonal`), also where only a few output units are
+on and a rank test alone cannot decide. Around a generic meeting point of hinges it is exact (there ``f`` is locally
 ``f(z) + F(u)`` with ``F`` homogeneous, and the cones above describe ``F`` exactly when
 the switching units' rows are independent), so pair splitting no longer gets stuck
 there.

@@ -27,7 +27,7 @@ Domain and exactness
 * With a box (biases): ``D`` is the box, same ``eps``.
 
 Infeasibility proves that no collision has ``|x_j - y_j| >= eps_j`` for some ``j``. The
-closer pairs are then excluded by a box cover with the lifted rank certificate
+closer pairs are then excluded by a box cover with the difference-cone certificate
 (:mod:`.near_diagonal`); when the cover completes, ``certificate["exact"]`` is True and
 the proof has no margin. When it does not (time, or a spot it cannot certify), the
 verdict is still ``injective`` up to the separation, and the certificate says so.
@@ -406,7 +406,7 @@ def check_global(
         if cover.proven:
             message = (
                 f"no collision: none with separation >= {separation:g} ({kind}, MILP), "
-                "none closer (lifted rank cover)"
+                "none closer (difference-cone cover)"
             )
         else:
             message = (

@@ -1,27 +1,11 @@
-"""Exact exclusion of near-diagonal collisions: a lifted rank certificate on a box cover.
+"""Exact exclusion of near-diagonal collisions: a certified box cover.
 
 The pair MILPs (global, pointwise) demand a separation ``|x_j - y_j| >= eps_j`` for some
 ``j``; on its own their infeasibility says nothing about collisions closer than ``eps``.
 This module proves, with no margin, that there are none, so that MILP infeasibility plus
-a complete cover is an exact proof of injectivity.
-
-Lifted rank certificate
------------------------
-On a box ``H`` of inputs, sound bounds (:func:`.split.backward_bounds_batch`) sort every
-unit into stable-active (``l > 0``), stable-inactive (``u <= 0``) and undecided. Writing
-the undecided units' outputs as free variables ``r``, every hidden state is affine on
-``H``::
-
-    h_k(x) = X_k x + R_k r(x) + c_k        (stable-active rows follow W_k, inactive are 0,
-                                            an undecided unit is a fresh column of R_k)
-
-For the stable-active units ``S`` of the last layer, ``f_S(x) = W_S h_{l-1}(x) + b_S``.
-If ``f(x) = f(y)`` with ``x, y`` in ``H`` then ``A (x - y) + B (r(x) - r(y)) = 0`` with
-``A = W_S X_{l-1}``, ``B = W_S R_{l-1}``. When the projection ``P A`` of ``A`` onto the
-orthogonal complement of ``range(B)`` has rank ``n``, this forces ``x = y``: **f is
-injective on H**. The argument is linear algebra on exact identities; the only numerics
-are the bounds (sound, widened for rounding) and one SVD, read with wide margins (the
-range of ``B`` is taken generously, the rank of ``P A`` strictly).
+a complete cover is an exact proof of injectivity. A box ``H`` is certified when the
+difference-cone certificate (:mod:`.difference_cone`) holds for ``H`` paired with
+itself: then ``f`` is injective on ``H``.
 
 Cover
 -----
@@ -42,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..networks import Layer
+from .difference_cone import difference_cone_certificate
 from .split import backward_bounds_batch
 
 #: Base boxes narrower than this are not split further (the cover then gives up).
@@ -50,118 +35,12 @@ MIN_WIDTH = 2.0**-12
 MAX_BOXES = 200_000
 #: Boxes whose bounds are computed together.
 BATCH = 64
-#: Singular values of ``B`` above this (relative) span the projected-out range.
-RANGE_TOL = 1e-12
-#: ``P A`` counts as full rank when its smallest singular value exceeds this times ``|A|``.
-RANK_TOL = 1e-7
 
 
-def lifted_hidden(
-    layers: Sequence[Layer], bounds: Sequence[tuple[np.ndarray, np.ndarray]], n: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The lifted affine form of the state after ``layers`` on a box (module docstring).
-
-    Returns ``(x_part, r_part, const, g)``: ``h(x) = x_part x + r_part r(x) + const`` for
-    every ``x`` of the box, where ``r(x)`` holds the outputs of the undecided units (one
-    column each) and ``g`` the ``x``-coefficients of those units' own pre-activations
-    (one row each). With no layers, ``h(x) = x``.
-    """
-    x_part, r_part, const = np.eye(n), np.zeros((n, 0)), np.zeros(n)
-    switch_rows = [np.zeros((0, n))]
-    for layer, (low, up) in zip(layers, bounds, strict=True):
-        active, undecided = low > 0, (low <= 0) & (up > 0)
-        pre_x, pre_r = layer.weight @ x_part, layer.weight @ r_part
-        pre_c = layer.weight @ const + (0.0 if layer.bias is None else layer.bias)
-        switch_rows.append(pre_x[undecided])
-        fresh = np.zeros((layer.weight.shape[0], int(undecided.sum())))
-        fresh[np.flatnonzero(undecided), np.arange(fresh.shape[1])] = 1.0
-        x_part = np.where(active[:, None], pre_x, 0.0)
-        r_part = np.hstack([np.where(active[:, None], pre_r, 0.0), fresh])
-        const = np.where(active, pre_c, 0.0)
-    return x_part, r_part, const, np.vstack(switch_rows)
-
-
-def lifted_rows(
-    layers: Sequence[Layer], bounds: Sequence[tuple[np.ndarray, np.ndarray]]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The lifted linear form of the last layer on a box (module docstring).
-
-    Returns ``(active, a, b, g)``: the mask of stable-active last-layer units and, for
-    every last-layer unit, the coefficients of ``x`` (``a``, shape ``(m, n)``) and of the
-    free outputs ``r`` of undecided hidden units (``b``) in its pre-activation, up to a
-    constant: ``pre_L(x) = a x + b r(x) + c`` for every ``x`` in the box; ``g`` holds the
-    ``x``-coefficients of the undecided units' own pre-activations (one row each).
-    """
-    n = layers[0].weight.shape[1]
-    x_part, r_part, _, g = lifted_hidden(layers[:-1], bounds[:-1], n)
-    last = layers[-1].weight
-    return bounds[-1][0] > 0, last @ x_part, last @ r_part, g
-
-
-def _generous_range(b: np.ndarray) -> tuple[np.ndarray, int]:
-    """Left singular vectors of ``b`` (square) and how many of them span its range,
-    counting every singular value above ``RANGE_TOL`` (relative) as range."""
-    left, sing, _ = np.linalg.svd(b, full_matrices=True)
-    rank = int(np.sum(sing > RANGE_TOL * max(float(sing[0]), 1e-300))) if sing.size else 0
-    return left, rank
-
-
-def forces_zero(a: np.ndarray, b: np.ndarray) -> bool:
-    """Does ``a u + b v = 0`` force ``u = 0``? (Projection of ``a`` off ``range(b)`` has
-    full column rank; ``range(b)`` is taken generously, the rank strictly.)"""
-    cols = a.shape[1]
-    if a.shape[0] < cols or not np.all(np.isfinite(a)) or not np.all(np.isfinite(b)):
-        return False
-    scale = float(np.linalg.norm(a, 2))
-    if not scale > 0:
-        return False
-    if b.size:
-        left, rank = _generous_range(b)
-        a = left[:, rank:].T @ a
-        if a.shape[0] < cols:
-            return False
-    # Relative to a before the projection: range(a) inside range(b) leaves rounding noise.
-    return bool(np.linalg.svd(a, compute_uv=False)[-1] > RANK_TOL * scale)
-
-
-def lifted_rank_certificate(
-    layers: Sequence[Layer], bounds: Sequence[tuple[np.ndarray, np.ndarray]]
-) -> bool:
-    """True when the bounds of a box ``H`` prove ``f`` injective on ``H`` (module docstring).
-
-    Parameters
-    ----------
-    layers : list of Layer
-    bounds : list of (lower, upper)
-        Sound pre-activation bounds of every layer on ``H``.
-    """
-    active, a, b, g = lifted_rows(layers, bounds)
-    if forces_zero(a[active], b[active]):
-        return True
-    # One switching unit in the whole box: decide the two-piece map exactly.
-    return b.shape[1] == 1 and single_switch_injective(a[active], b[active, 0], g[0])
-
-
-def single_switch_injective(a: np.ndarray, c: np.ndarray, g: np.ndarray) -> bool:
-    """Injectivity on a box with one undecided hidden unit (and ``a`` of full rank).
-
-    There ``f(x) - f(y) = a d + c (r(x) - r(y))`` on the stable-active output rows, with
-    ``d = x - y`` and ``r(x) - r(y) = t g.d`` for some ``t`` in ``[0, 1]`` (ReLU is
-    monotone and 1-Lipschitz; ``g`` is the unit's own pre-activation slope, which has
-    no free part when it is the only undecided unit). So a collision needs
-    ``(a + t c g^T) d = 0``. If ``c`` is not in ``range(a)`` that forces ``g.d = 0`` and
-    ``d = 0``; if ``c = a e`` it forces ``d = -t e (g.d)``, i.e. ``1 + t g.e = 0``. Hence
-    ``g.e > -1`` (``e`` the least-squares solution) proves injectivity either way: the
-    two-piece map folds only when ``c = a e`` with ``1 + g.e <= 0``.
-    """
-    n = a.shape[1]
-    if a.shape[0] < n or not np.all(np.isfinite(a)):
-        return False
-    sing = np.linalg.svd(a, compute_uv=False)
-    if not sing[-1] > RANK_TOL * sing[0]:
-        return False
-    e = np.linalg.lstsq(a, c, rcond=None)[0]
-    return bool(g @ e > -1.0 + RANK_TOL * (1.0 + np.linalg.norm(g) * np.linalg.norm(e)))
+def injective_on_box(layers: Sequence[Layer], bounds) -> bool:
+    """True when ``f`` is injective on a box, from sound bounds of every layer on it
+    (the difference-cone certificate of the box paired with itself)."""
+    return difference_cone_certificate(layers, bounds, bounds)
 
 
 @dataclass
@@ -193,11 +72,9 @@ def cover_near_diagonal(
     **limits,
 ) -> CoverResult:
     """Prove ``f`` injective on ``(B + [-reach, reach]) ∩ domain`` for a cover of the
-    bases: :func:`certify_cover` with the lifted rank certificate (``limits``:
+    bases: :func:`certify_cover` with :func:`injective_on_box` (``limits``:
     ``deadline``, ``min_width``, ``max_boxes``)."""
-    return certify_cover(
-        layers, bases, lifted_rank_certificate, reach=reach, domain=domain, **limits
-    )
+    return certify_cover(layers, bases, injective_on_box, reach=reach, domain=domain, **limits)
 
 
 def output_floor_certificate(floor: float):

@@ -98,7 +98,7 @@ class PointwiseProblem:
 
 
 COVER_ROLES = {
-    "near_diagonal": "lifted rank cover for closer ones",
+    "near_diagonal": "difference-cone cover for closer ones",
     "far_preimages": "output floor for ones beyond the search ball",
 }
 
@@ -111,7 +111,7 @@ def exactness_covers(
     * **Near** preimages ``Y`` (every ``|y_j - lam x_ref_j| < eps_j``): with a box,
       ``|Y - x0| < eps``; bias-free, ``|Y - x0| < eps |Y|_inf`` or ``< eps s`` (module
       docstring), hence ``|Y - x0|_inf < eps s / (1 - eps)``. Injectivity on that box
-      around ``x0`` (lifted rank certificate) rules them out.
+      around ``x0`` (difference-cone certificate) rules them out.
     * **Far** preimages (bias-free: ``|Y|_inf > RADIUS s``) give ``u = Y / |Y|_inf`` on the
       unit sphere with ``|f(u)|_inf < |f(x0)|_inf / (RADIUS s)``; a facet cover proving
       ``|f(u)|_inf`` above that floor rules them out.

@@ -1,4 +1,5 @@
-"""The lifted rank certificate and the box covers that make MILP proofs exact."""
+"""The single-box certificate (difference cone) and the box covers that make MILP proofs
+exact."""
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ from injcheck.deep.global_check import check_global
 from injcheck.deep.near_diagonal import (
     certify_cover,
     cover_near_diagonal,
-    lifted_rank_certificate,
+    injective_on_box,
     output_floor_certificate,
 )
 from injcheck.deep.pointwise_check import check_pointwise
@@ -37,7 +38,7 @@ def test_certificate_agrees_with_brute_force_on_random_boxes():
         layers, n = _random_net(rng)
         centre, radius = rng.uniform(-1, 1, n), rng.uniform(0.02, 0.6, n)
         lo, hi = centre - radius, centre + radius
-        claim = lifted_rank_certificate(layers, box_bounds(layers, lo, hi))
+        claim = injective_on_box(layers, box_bounds(layers, lo, hi))
         truth = analyse(layers, box=(lo, hi), stop_at_first=True).global_collision
         collisions += truth
         certified += claim
@@ -54,15 +55,13 @@ def test_bottleneck_of_width_one_is_never_certified():
     )
     for _ in range(30):
         centre, radius = rng.uniform(-1, 1, 2), rng.uniform(0.01, 1.0, 2)
-        assert not lifted_rank_certificate(
-            layers, box_bounds(layers, centre - radius, centre + radius)
-        )
+        assert not injective_on_box(layers, box_bounds(layers, centre - radius, centre + radius))
 
 
 def test_fold_is_certified_away_from_the_crease_only():
     fold = make_layers([np.array([[1.0], [-1.0]]), np.array([[1.0, 1.0]])])
-    assert lifted_rank_certificate(fold, box_bounds(fold, np.array([0.5]), np.array([1.0])))
-    assert not lifted_rank_certificate(fold, box_bounds(fold, np.array([-0.5]), np.array([1.0])))
+    assert injective_on_box(fold, box_bounds(fold, np.array([0.5]), np.array([1.0])))
+    assert not injective_on_box(fold, box_bounds(fold, np.array([-0.5]), np.array([1.0])))
 
 
 def test_cover_refuses_a_net_with_near_diagonal_collisions():
@@ -135,5 +134,5 @@ def test_single_switching_unit_is_decided_by_the_fold_criterion(slope, injective
         [np.array([0.0, 2.0]), np.array([0.0])],
     )
     lo, hi = np.array([-1.0]), np.array([1.0])
-    assert lifted_rank_certificate(layers, box_bounds(layers, lo, hi)) is injective
+    assert injective_on_box(layers, box_bounds(layers, lo, hi)) is injective
     assert analyse(layers, box=(lo, hi)).global_collision is not injective
