@@ -126,8 +126,9 @@ def arrangement_rays(forms: np.ndarray) -> np.ndarray | None:
     ``{t : form . t = 0}`` in ``R^k``; None when the forms do not span ``R^k`` or
     there would be more than ``MAX_RAYS`` candidates."""
     k = forms.shape[1]
-    norms = np.linalg.norm(forms, axis=1)
-    forms = forms[norms > KERNEL_TOL * max(float(norms.max(initial=0.0)), 1e-300)]
+    # Only exactly zero forms are dropped: a tiny one still cuts cells, and dropping it
+    # could hide a ray.
+    forms = forms[np.linalg.norm(forms, axis=1) > 0]
     if forms.shape[0] < k - 1 or np.linalg.matrix_rank(forms) < k:
         return None
     if k == 1:
