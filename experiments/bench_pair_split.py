@@ -66,9 +66,11 @@ def _counts(rows: list[dict], route: str) -> str:
 
 
 def _by_size(records: list[dict]):
-    """``((n, widths), rows)`` per net size, in order."""
+    """``(head, rows)`` per net size, in order; ``head`` opens its table row
+    (``| n | widths | nets |``)."""
     for key in sorted({(r["n"], tuple(r["widths"])) for r in records}):
-        yield key, [r for r in records if (r["n"], tuple(r["widths"])) == key]
+        rows = [r for r in records if (r["n"], tuple(r["widths"])) == key]
+        yield f"| {key[0]} | {','.join(map(str, key[1]))} | {len(rows)} |", rows
 
 
 def table(records: list[dict]) -> str:
@@ -77,7 +79,7 @@ def table(records: list[dict]) -> str:
         "| default I/N/U (exact) | MILP route I/N/U (exact) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for key, rows in _by_size(records):
+    for head, rows in _by_size(records):
         med = {
             route: statistics.median(r[route]["seconds"] for r in rows)
             for route in ("split", "milp")
@@ -86,7 +88,7 @@ def table(records: list[dict]) -> str:
             r["milp"]["seconds"] / max(r["split"]["seconds"], 1e-3) for r in rows
         )
         lines.append(
-            f"| {key[0]} | {','.join(map(str, key[1]))} | {len(rows)} | {med['split']:.2f} | "
+            f"{head} {med['split']:.2f} | "
             f"{med['milp']:.2f} | {ratio:.1f}x | {_counts(rows, 'split')} | {_counts(rows, 'milp')} |"
         )
     return "\n".join(lines)
@@ -98,16 +100,14 @@ def search_table(records: list[dict]) -> str:
         "| prefix by prefix: proven, median s, median pairs |",
         "|---|---|---|---|---|",
     ]
-    for key, rows in _by_size(records):
+    for head, rows in _by_size(records):
         cells = []
         for name in ("whole", "layered"):
             proven = sum(r[name]["outcome"] == "proven" for r in rows)
             sec = statistics.median(r[name]["seconds"] for r in rows)
             pairs = statistics.median(r[name]["pairs"] for r in rows)
             cells.append(f"{proven}/{len(rows)}, {sec:.2f}, {pairs:.0f}")
-        lines.append(
-            f"| {key[0]} | {','.join(map(str, key[1]))} | {len(rows)} | " + " | ".join(cells) + " |"
-        )
+        lines.append(f"{head} " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -56,6 +56,21 @@ SIGN_TOL = 1e-7
 MAX_RAYS = 100
 
 
+def unit_states(bounds_x, bounds_y) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """How each unit stands on a pair of boxes, from sound bounds of every layer on each.
+
+    Returns ``(on, free, sure)``: per hidden layer, the mask of units on on both boxes
+    and the indices of the *free* units (not off on both and not on on both); and the
+    mask of last-layer units with a positive lower bound on either box.
+    """
+    on, free = [], []
+    for (lx, ux), (ly, uy) in zip(bounds_x[:-1], bounds_y[:-1], strict=True):
+        both_on = (lx > 0) & (ly > 0)
+        on.append(both_on)
+        free.append(np.flatnonzero(~both_on & ~((ux <= 0) & (uy <= 0))))
+    return on, free, (bounds_x[-1][0] > 0) | (bounds_y[-1][0] > 0)
+
+
 def difference_form(
     layers: Sequence[Layer],
     bounds_x: Sequence[tuple[np.ndarray, np.ndarray]],
@@ -69,15 +84,12 @@ def difference_form(
     (0 when it is not). ``z`` has ``n`` + (number of free units) entries.
     """
     n = layers[0].weight.shape[1]
-    hidden = list(zip(bounds_x[:-1], bounds_y[:-1], strict=True))
-    on = [(lx > 0) & (ly > 0) for (lx, _), (ly, _) in hidden]
-    off = [(ux <= 0) & (uy <= 0) for (_, ux), (_, uy) in hidden]
-    free = [np.flatnonzero(~a & ~b) for a, b in zip(on, off, strict=True)]
+    on, free, sure = unit_states(bounds_x, bounds_y)
     size = n + sum(f.size for f in free)
     diff = np.eye(n, size)  # the hidden differences g as linear forms in z
     deltas, pres, signs, column = [], [], [], n
-    for layer, k in zip(layers[:-1], range(len(hidden)), strict=True):
-        (lx, ux), (ly, uy) = hidden[k]
+    for k, layer in enumerate(layers[:-1]):
+        (lx, ux), (ly, uy) = bounds_x[k], bounds_y[k]
         pre = layer.weight @ diff
         idx = free[k]
         fresh = np.zeros((idx.size, size))
@@ -89,7 +101,6 @@ def difference_form(
         signs.append(known[idx])
         diff = np.where(on[k][:, None], pre, 0.0)
         diff[idx] = fresh
-    sure = (bounds_x[-1][0] > 0) | (bounds_y[-1][0] > 0)
     empty = np.zeros((0, size))
     return (
         (layers[-1].weight @ diff)[sure],
@@ -149,13 +160,10 @@ def _too_many_rays(n: int, bounds_x, bounds_y) -> bool:
     """From counts alone (before any linear algebra): the kernel has dimension at least
     ``n + free - sure``, and its rays come from ``(dimension - 1)``-subsets of the
     ``2 free`` forms; more than ``MAX_RAYS`` such subsets and the pair is not tried."""
-    free = sum(
-        int(np.sum(~(((lx > 0) & (ly > 0)) | ((ux <= 0) & (uy <= 0)))))
-        for (lx, ux), (ly, uy) in zip(bounds_x[:-1], bounds_y[:-1], strict=True)
-    )
-    sure = int(np.sum((bounds_x[-1][0] > 0) | (bounds_y[-1][0] > 0)))
-    dim = n + free - sure
-    return dim > 1 and math.comb(2 * free, dim - 1) > MAX_RAYS
+    _, free, sure = unit_states(bounds_x, bounds_y)
+    count = sum(f.size for f in free)
+    dim = n + count - int(np.sum(sure))
+    return dim > 1 and math.comb(2 * count, dim - 1) > MAX_RAYS
 
 
 def difference_cone_certificate(

@@ -23,11 +23,12 @@ proven prefix also tells the pair MILP where a collision can first meet.
 
 If every pair is cleared, the network is injective; the proof is as exact as the bounds
 (sound, widened for rounding) and the linear algebra of the cone test (read with wide
-margins). Pairs that
-shrink below ``MIN_WIDTH`` without being cleared are set aside (``stuck``, the proof is
-then incomplete and the caller falls back to the MILP). An optional ``probe`` looks for a witness at the centres of
-small uncleared pairs, so collisions end the search early. This is a branch and bound over ``2n - 1`` (bias-free) or ``2n``
-dimensions, so it is fast for small ``n`` and grows quickly with ``n``.
+margins). Pairs that shrink below ``MIN_WIDTH`` without being cleared are set aside
+(``stuck``, the proof is then incomplete and the caller falls back to the MILP). An
+optional ``probe`` looks for a witness at the centres of small uncleared pairs, so
+collisions end the search early. This is a branch and bound over ``2n - 1``
+(bias-free) or ``2n`` dimensions, so it is fast for small ``n`` and grows quickly with
+``n``.
 """
 
 from __future__ import annotations
@@ -155,8 +156,6 @@ def prove_by_pair_splitting(
         disjoint = np.any((out_x[0] > out_y[1]) | (out_y[0] > out_x[1]), axis=1)
         open_idx = np.flatnonzero(~disjoint)
         result.cleared["outputs"] += len(batch) - open_idx.size
-        if open_idx.size == 0:
-            continue
         for i in open_idx:
             box_x = [(low[i], up[i]) for low, up in bounds_x]
             box_y = [(low[i], up[i]) for low, up in bounds_y]
@@ -223,12 +222,7 @@ def prove_layer_by_layer(
     total = PairSplitResult("proven", proven_layers=first - 1)
     for k in range(first, len(layers) + 1):
         step = prove_by_pair_splitting(
-            layers[:k],
-            lo,
-            hi,
-            homogeneous,
-            deadline=deadline,
-            probe=probe,
+            layers[:k], lo, hi, homogeneous, deadline=deadline, probe=probe
         )
         total.pairs += step.pairs
         total.probes += step.probes

@@ -10,6 +10,7 @@ from injcheck.deep.difference_cone import (
     difference_cone_certificate,
     difference_form,
     some_direction_survives,
+    unit_states,
 )
 from injcheck.networks import forward, make_layers
 
@@ -65,10 +66,7 @@ def test_difference_form_is_exact_on_sampled_pairs():
         y = rng.uniform(*boxes[1], (50, n))
         pre_x = _pre_activations(layers, x)
         pre_y = _pre_activations(layers, y)
-        free_idx = [
-            np.flatnonzero(~(((lx > 0) & (ly > 0)) | ((ux <= 0) & (uy <= 0))))
-            for (lx, ux), (ly, uy) in zip(bx[:-1], by[:-1], strict=True)
-        ]
+        _, free_idx, _ = unit_states(bx, by)
         e = np.hstack([(px - py)[:, idx] for px, py, idx in zip(pre_x, pre_y, free_idx)])
         dl = np.hstack(
             [
