@@ -339,6 +339,7 @@ def check_global(
                 method = f"local:{local.method}"
                 return _early_witness(layers, check, stats, certificate, method, "local")
     # Exact proof by clearing box pairs (fast for small n); the MILP gets what is left.
+    split = None
     if pair_split:
         rem = budget.remaining()
         split = prove_layer_by_layer(
@@ -424,6 +425,12 @@ def check_global(
             + (
                 f"; the local check found the net locally {stats['local_first']['status']}"
                 if "local_first" in stats
+                else ""
+            )
+            + (
+                f"; pair splitting left {100 * split.open_share:.3g}% of the pair space "
+                f"open at layer {split.proven_layers + 1}"
+                if split is not None and split.outcome in ("time limit", "max pairs")
                 else ""
             ),
             **base,

@@ -70,6 +70,7 @@ class PairSplitResult:
     probes: int = 0
     stuck: int = 0  # pairs set aside at MIN_WIDTH
     proven_layers: int = 0  # prove_layer_by_layer: the longest prefix proven injective
+    open_share: float = 0.0  # share of the pair space still open when the search stopped
 
     def summary(self) -> dict:
         return {
@@ -79,8 +80,15 @@ class PairSplitResult:
             "cleared_by": dict(self.cleared),
             "probes": self.probes,
             "stuck": self.stuck,
+            "open_share": round(self.open_share, 6),
             "seconds": round(self.seconds, 4),
         }
+
+
+def _volume(widths: np.ndarray) -> np.ndarray:
+    """Volumes of boxes from their widths (last axis), a facet's fixed coordinate
+    skipped: the measure in which a pair's share of the search space is counted."""
+    return np.prod(np.where(widths > 0, widths, 1.0), axis=-1)
 
 
 def root_pairs(lo: np.ndarray, hi: np.ndarray, homogeneous: bool):
@@ -136,6 +144,8 @@ def prove_by_pair_splitting(
     result = PairSplitResult("proven")
     depth = len(layers)
     stack = list(root_pairs(np.asarray(lo, float), np.asarray(hi, float), homogeneous))
+    whole = sum(float(_volume(bx[1] - bx[0]) * _volume(by[1] - by[0])) for bx, by in stack)
+    cleared_share = 0.0
     while stack:
         if deadline is not None and time.perf_counter() > deadline:
             result.outcome = "time limit"
@@ -156,11 +166,14 @@ def prove_by_pair_splitting(
         disjoint = np.any((out_x[0] > out_y[1]) | (out_y[0] > out_x[1]), axis=1)
         open_idx = np.flatnonzero(~disjoint)
         result.cleared["outputs"] += len(batch) - open_idx.size
+        shares = _volume(x_hi - x_lo) * _volume(y_hi - y_lo) / whole
+        cleared_share += float(np.sum(shares[disjoint]))
         for i in open_idx:
             box_x = [(low[i], up[i]) for low, up in bounds_x]
             box_y = [(low[i], up[i]) for low, up in bounds_y]
             if difference_cone_certificate(layers, box_x, box_y):
                 result.cleared["cone"] += 1
+                cleared_share += shares[i]
                 continue
             (bx_lo, bx_hi), (by_lo, by_hi) = batch[i]
             width_x, width_y = float(np.max(bx_hi - bx_lo)), float(np.max(by_hi - by_lo))
@@ -191,6 +204,7 @@ def prove_by_pair_splitting(
             break
     if result.outcome == "proven" and result.stuck:
         result.outcome = "stuck"
+    result.open_share = 0.0 if result.outcome == "proven" else max(0.0, 1.0 - cleared_share)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -230,6 +244,7 @@ def prove_layer_by_layer(
         for key, count in step.cleared.items():
             total.cleared[key] += count
         total.outcome, total.witness, total.stuck_at = step.outcome, step.witness, step.stuck_at
+        total.open_share = step.open_share
         if step.outcome != "proven":
             break
         total.proven_layers = k

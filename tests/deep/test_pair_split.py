@@ -72,3 +72,19 @@ def test_time_limit_is_respected():
     )
     assert time.perf_counter() - start < 3.0
     assert result.outcome in ("time limit", "stuck", "proven")
+
+
+def test_open_share_measures_what_is_left():
+    # Proven: nothing left. Stopped early: the share falls as the search goes on (the
+    # search is deterministic, so a longer run clears a superset of the same pairs).
+    layers = as_layers(random_relu_net(2, [12, 12], seed=0))
+    lo, hi = -np.ones(2), np.ones(2)
+    assert prove_by_pair_splitting(layers, lo, hi, True).open_share == 0.0
+    # Every root pair of the bias-free search is split at least once (outputs overlap).
+    first = prove_by_pair_splitting(layers, lo, hi, True, max_pairs=1)
+    assert first.outcome == "max pairs" and first.open_share == pytest.approx(1.0)
+    shares = [
+        prove_by_pair_splitting(layers, lo, hi, True, max_pairs=k).open_share
+        for k in (20, 60, 150, 250)
+    ]
+    assert 1.0 > shares[0] > shares[1] > shares[2] > shares[3] > 0.0
