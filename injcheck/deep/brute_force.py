@@ -22,6 +22,9 @@ Method
    hyperplane ``w^perp`` (a null event for the random ``w``).
 3. **Local.** A region fails locally when some layer has fewer than ``n`` strictly
    active units; the rank of the region's Jacobian is recorded too.
+
+:func:`difference_system_is_trivial` is a second reference, for the difference-cone
+certificate: it decides the same linear system by a MILP instead of by rays.
 """
 
 from __future__ import annotations
@@ -31,12 +34,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linprog
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from ..exceptions import InvalidArgumentError
 from ..networks import Layer, architecture, forward
 from ..verdict import Verdict
 from ..verify import verify_witness
+from .difference_cone import difference_form
 
 #: A region counts as realised when its Chebyshev-like margin exceeds this.
 REGION_TOL = 1e-9
@@ -425,3 +429,69 @@ def _witness_verdict(
         message="" if check.ok else f"collision found but not verified: {check.reason}",
         wall_time=time.perf_counter() - start,
     )
+
+
+def difference_system_is_trivial(layers: Sequence[Layer], bounds_x, bounds_y) -> bool:
+    """Reference decision of the difference-cone system by a MILP: True when its only
+    solution is ``z = 0`` (no solution with ``|d|_inf = 1``).
+
+    An independent second algorithm for :func:`.difference_cone.difference_cone_certificate`
+    (which decides the same system by the rays of an arrangement), for tests and
+    experiments; slower, and a MILP time-out counts as False.
+
+    Unknowns ``(z, s, c_plus, c_minus)``: ``z = (d, delta)`` as in
+    :func:`~injcheck.deep.difference_cone.difference_form`; ``s_i = 1`` puts
+    ``0 <= delta_i <= e_i``, ``s_i = 0`` puts ``e_i <= delta_i <= 0``; ``c`` picks the
+    coordinate and sign with ``d_j = +-1``. Big-M constants from ``|d|_inf <= 1``.
+    """
+    equal, delta, pre, sign = difference_form(layers, bounds_x, bounds_y)
+    n = layers[0].weight.shape[1]
+    size, k = equal.shape[1], delta.shape[0]
+    reach = np.ones(size)  # bound on |z_j| given |d|_inf <= 1, built layer by layer
+    for i in range(k):
+        reach[n + i] = np.abs(pre[i]) @ reach
+    big = np.abs(pre) @ reach + 1e-9
+    cols = size + k + 2 * n
+    rows, lows, highs = [], [], []
+
+    def add(block, low, high):
+        rows.append(block)
+        lows.append(np.broadcast_to(low, block.shape[0]))
+        highs.append(np.broadcast_to(high, block.shape[0]))
+
+    def lift(z_part=None, s_part=None, plus=None, minus=None):
+        block = np.zeros((k if s_part is not None else n, cols))
+        if z_part is not None:
+            block[:, :size] = z_part
+        if s_part is not None:
+            block[:, size : size + k] = s_part
+        if plus is not None:
+            block[:, size + k : size + k + n] = plus
+        if minus is not None:
+            block[:, size + k + n :] = minus
+        return block
+
+    if equal.shape[0]:
+        add(np.hstack([equal, np.zeros((equal.shape[0], cols - size))]), 0.0, 0.0)
+    eye_n, pick = np.eye(n, size), np.zeros((1, cols))
+    pick[0, size + k :] = 1.0
+    add(pick, 1.0, 1.0)  # one coordinate and sign chosen
+    add(lift(eye_n, plus=-2 * np.eye(n)), -1.0, np.inf)  # d_j >= 1 if chosen (+)
+    add(lift(eye_n, minus=2 * np.eye(n)), -np.inf, 1.0)  # d_j <= -1 if chosen (-)
+    if k:
+        reach_d = reach[n:]
+        # delta <= 0 when s = 0, delta >= 0 when s = 1
+        add(lift(delta, s_part=-np.diag(reach_d)), -reach_d, 0.0)
+        # delta >= e when s = 0, delta <= e when s = 1
+        add(lift(delta - pre, s_part=2 * np.diag(big)), 0.0, 2 * big)
+    integrality = np.r_[np.zeros(size), np.ones(k + 2 * n)]
+    col_lo = np.r_[-reach, np.where(sign < 0, 0.0, np.where(sign > 0, 1.0, 0.0)), np.zeros(2 * n)]
+    col_hi = np.r_[reach, np.where(sign < 0, 0.0, 1.0), np.ones(2 * n)]
+    res = milp(
+        np.zeros(cols),
+        constraints=LinearConstraint(np.vstack(rows), np.concatenate(lows), np.concatenate(highs)),
+        integrality=integrality,
+        bounds=Bounds(col_lo, col_hi),
+        options={"time_limit": 10.0},
+    )
+    return res.status == 2  # infeasible

@@ -34,7 +34,7 @@ collisions end the search early. This is a branch and bound over ``2n - 1``
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -63,7 +63,7 @@ class PairSplitResult:
 
     outcome: str  # "proven" | "witness" | "stuck" | "time limit" | "max pairs"
     pairs: int = 0
-    cleared: dict = field(default_factory=lambda: {"outputs": 0, "cone": 0})
+    cleared: dict = field(default_factory=dict)  # pairs cleared, by test
     seconds: float = 0.0
     stuck_at: tuple[np.ndarray, np.ndarray] | None = None  # centres of a stuck pair
     witness: object = None  # what ``probe`` returned, when it found one
@@ -83,6 +83,19 @@ class PairSplitResult:
             "open_share": round(self.open_share, 6),
             "seconds": round(self.seconds, 4),
         }
+
+
+#: ``certificate(layers, (box_x, box_y), bounds_x, bounds_y) -> bool``: True proves that
+#: the pair of boxes holds no collision.
+PairCertificate = Callable[[Sequence[Layer], tuple, list, list], bool]
+
+
+def cone_certificate(layers, pair, bounds_x, bounds_y) -> bool:
+    """The difference cone (:mod:`.difference_cone`) as a pair certificate."""
+    return difference_cone_certificate(layers, bounds_x, bounds_y)
+
+
+DEFAULT_CERTIFICATES: dict[str, PairCertificate] = {"cone": cone_certificate}
 
 
 def _volume(widths: np.ndarray) -> np.ndarray:
@@ -116,6 +129,7 @@ def prove_by_pair_splitting(
     max_pairs: int = MAX_PAIRS,
     min_width: float = MIN_WIDTH,
     probe=None,
+    certificates: Mapping[str, PairCertificate] | None = None,
 ) -> PairSplitResult:
     """Try to prove global injectivity on the domain by clearing box pairs.
 
@@ -134,6 +148,12 @@ def prove_by_pair_splitting(
         ``probe((x_centre, y_centre))`` is called on small uncleared pairs (at most
         ``MAX_PROBES`` times); a result that is not None is a witness and ends the
         search with ``outcome == "witness"``.
+    certificates : dict, optional
+        The per-pair tests tried in order on pairs whose outputs overlap, by name
+        (default: ``{"cone": ...}``, the difference cone); each is called as
+        ``certificate(layers, (box_x, box_y), bounds_x, bounds_y)`` with ``box_* =
+        (lo, hi)`` and must return True only when the pair holds no collision. For
+        experiments with other tests; ``cleared`` counts by these names.
 
     Returns
     -------
@@ -141,7 +161,8 @@ def prove_by_pair_splitting(
         ``outcome == "proven"`` is a proof of injectivity on the domain.
     """
     start = time.perf_counter()
-    result = PairSplitResult("proven")
+    certificates = DEFAULT_CERTIFICATES if certificates is None else certificates
+    result = PairSplitResult("proven", cleared={"outputs": 0} | dict.fromkeys(certificates, 0))
     depth = len(layers)
     stack = list(root_pairs(np.asarray(lo, float), np.asarray(hi, float), homogeneous))
     whole = sum(float(_volume(bx[1] - bx[0]) * _volume(by[1] - by[0])) for bx, by in stack)
@@ -171,8 +192,12 @@ def prove_by_pair_splitting(
         for i in open_idx:
             box_x = [(low[i], up[i]) for low, up in bounds_x]
             box_y = [(low[i], up[i]) for low, up in bounds_y]
-            if difference_cone_certificate(layers, box_x, box_y):
-                result.cleared["cone"] += 1
+            name = next(
+                (k for k, cert in certificates.items() if cert(layers, batch[i], box_x, box_y)),
+                None,
+            )
+            if name is not None:
+                result.cleared[name] += 1
                 cleared_share += shares[i]
                 continue
             (bx_lo, bx_hi), (by_lo, by_hi) = batch[i]
@@ -218,6 +243,7 @@ def prove_layer_by_layer(
     first: int = 1,
     deadline: float | None = None,
     probe=None,
+    certificates: Mapping[str, PairCertificate] | None = None,
 ) -> PairSplitResult:
     """Pair splitting on ``layers[:first]``, ``layers[:first + 1]``, ..., ``layers``.
 
@@ -236,13 +262,19 @@ def prove_layer_by_layer(
     total = PairSplitResult("proven", proven_layers=first - 1)
     for k in range(first, len(layers) + 1):
         step = prove_by_pair_splitting(
-            layers[:k], lo, hi, homogeneous, deadline=deadline, probe=probe
+            layers[:k],
+            lo,
+            hi,
+            homogeneous,
+            deadline=deadline,
+            probe=probe,
+            certificates=certificates,
         )
         total.pairs += step.pairs
         total.probes += step.probes
         total.stuck += step.stuck
         for key, count in step.cleared.items():
-            total.cleared[key] += count
+            total.cleared[key] = total.cleared.get(key, 0) + count
         total.outcome, total.witness, total.stuck_at = step.outcome, step.witness, step.stuck_at
         total.open_share = step.open_share
         if step.outcome != "proven":

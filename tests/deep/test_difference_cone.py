@@ -4,11 +4,14 @@ import numpy as np
 import pytest
 from deep_helpers import box_bounds, cross_collision
 
+from injcheck.deep.brute_force import difference_system_is_trivial
 from injcheck.deep.difference_cone import (
     _surviving,
+    _too_many_rays,
     arrangement_rays,
     difference_cone_certificate,
     difference_form,
+    generous_kernel,
     some_direction_survives,
     unit_states,
 )
@@ -45,6 +48,37 @@ def test_certificate_agrees_with_exact_cross_box_search():
             collisions += truth
             same_certified += claim and same
     assert certified >= 40 and collisions >= 30 and same_certified >= 10
+
+
+def test_ray_decision_agrees_with_a_milp_decision_of_the_same_system():
+    # Two algorithms for one question (is z = 0 the only solution?): the arrangement's
+    # rays and a MILP with a binary per free unit. Near pairs and far pairs, with biases
+    # half of the time; pairs whose rays cannot be enumerated are left out.
+    rng = np.random.default_rng(7)
+    compared = trivial = 0
+    for _ in range(250):
+        n, depth = int(rng.integers(1, 4)), int(rng.integers(1, 3))
+        dims = [n] + [int(rng.integers(n, 3 * n + 3)) for _ in range(depth)]
+        weights = [rng.standard_normal((dims[k + 1], dims[k])) for k in range(depth)]
+        biases = [0.5 * rng.standard_normal(d) for d in dims[1:]] if rng.random() < 0.5 else None
+        layers = make_layers(weights, biases)
+        c_x = rng.uniform(-1, 1, n)
+        c_y = c_x + rng.uniform(-0.1, 0.1, n) if rng.random() < 0.5 else rng.uniform(-1, 1, n)
+        r_x, r_y = rng.uniform(0.01, 0.3, n), rng.uniform(0.01, 0.3, n)
+        b_x = box_bounds(layers, c_x - r_x, c_x + r_x)
+        b_y = box_bounds(layers, c_y - r_y, c_y + r_y)
+        if _too_many_rays(n, b_x, b_y):
+            continue
+        equal, delta, pre, _ = difference_form(layers, b_x, b_y)
+        basis = generous_kernel(equal)
+        forms = np.vstack([delta, pre - delta]) @ basis
+        if basis.shape[1] and arrangement_rays(forms) is None:
+            continue
+        claim = difference_cone_certificate(layers, b_x, b_y)
+        assert claim == difference_system_is_trivial(layers, b_x, b_y), (dims, c_x, c_y)
+        compared += 1
+        trivial += claim
+    assert compared >= 120 and 30 <= trivial <= compared - 30
 
 
 def test_difference_form_is_exact_on_sampled_pairs():
