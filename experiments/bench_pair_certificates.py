@@ -10,8 +10,8 @@ into the same search (its ``certificates`` option) and measures what they buy:
   the cone does not. Infeasible means no collision.
 * ``milp``: the difference relaxation that the cone test decides by enumerating rays,
   decided instead by a MILP (one binary per free unit for the sign of its difference),
-  tried after the cone. It clears a pair only if the cone's ray test missed one
-  (e.g. when there were more than ``MAX_RAYS`` candidates).
+  tried after the cone and only where its ray test gave up (more than ``MAX_RAYS``
+  candidate rays, or forms that do not span).
 
 Routes: ``cone`` (the default), ``lp+cone``, ``cone+milp``. Each run is the search
 alone on layers 1..2 (layer 1 proven first by the one-layer check), as in
@@ -33,6 +33,7 @@ from machine import cpu_model  # experiments/machine.py
 from scipy.optimize import linprog
 
 from injcheck.deep.brute_force import difference_system_is_trivial
+from injcheck.deep.difference_cone import decide_by_rays
 from injcheck.deep.first_layer import global_first_layer
 from injcheck.deep.pair_split import cone_certificate, prove_layer_by_layer
 from injcheck.networks import as_layers, random_relu_net
@@ -110,8 +111,11 @@ def lp_certificate(layers, pair, bounds_x, bounds_y) -> bool:
 
 
 def milp_certificate(layers, pair, bounds_x, bounds_y) -> bool:
-    """The difference relaxation decided by a MILP instead of rays (see
-    :func:`injcheck.deep.brute_force.difference_system_is_trivial`)."""
+    """The difference relaxation decided by a MILP (see
+    :func:`injcheck.deep.brute_force.difference_system_is_trivial`), only where the
+    rays did not decide it."""
+    if decide_by_rays(layers, bounds_x, bounds_y) is not None:
+        return False
     return difference_system_is_trivial(layers, bounds_x, bounds_y)
 
 

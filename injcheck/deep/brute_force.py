@@ -459,10 +459,10 @@ def difference_system_is_trivial(layers: Sequence[Layer], bounds_x, bounds_y) ->
         lows.append(np.broadcast_to(low, block.shape[0]))
         highs.append(np.broadcast_to(high, block.shape[0]))
 
-    def lift(z_part=None, s_part=None, plus=None, minus=None):
-        block = np.zeros((k if s_part is not None else n, cols))
-        if z_part is not None:
-            block[:, :size] = z_part
+    def lift(z_part, s_part=None, plus=None, minus=None):
+        """Rows over all unknowns from their parts (``z_part`` sets the row count)."""
+        block = np.zeros((z_part.shape[0], cols))
+        block[:, :size] = z_part
         if s_part is not None:
             block[:, size : size + k] = s_part
         if plus is not None:
@@ -472,7 +472,7 @@ def difference_system_is_trivial(layers: Sequence[Layer], bounds_x, bounds_y) ->
         return block
 
     if equal.shape[0]:
-        add(np.hstack([equal, np.zeros((equal.shape[0], cols - size))]), 0.0, 0.0)
+        add(lift(equal), 0.0, 0.0)
     eye_n, pick = np.eye(n, size), np.zeros((1, cols))
     pick[0, size + k :] = 1.0
     add(pick, 1.0, 1.0)  # one coordinate and sign chosen

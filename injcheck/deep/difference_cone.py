@@ -166,6 +166,26 @@ def _too_many_rays(n: int, bounds_x, bounds_y) -> bool:
     return dim > 1 and math.comb(2 * count, dim - 1) > MAX_RAYS
 
 
+def decide_by_rays(
+    layers: Sequence[Layer],
+    bounds_x: Sequence[tuple[np.ndarray, np.ndarray]],
+    bounds_y: Sequence[tuple[np.ndarray, np.ndarray]],
+) -> bool | None:
+    """Is ``z = 0`` the only solution of the pair's difference system (module docstring)?
+    True or False when the rays decide it; None when they are not enumerated (more than
+    ``MAX_RAYS`` candidates, forms that do not span, or bounds that are not finite)."""
+    if _too_many_rays(layers[0].weight.shape[1], bounds_x, bounds_y):
+        return None
+    equal, delta, pre, sign = difference_form(layers, bounds_x, bounds_y)
+    if not (np.all(np.isfinite(equal)) and np.all(np.isfinite(pre))):
+        return None
+    basis = generous_kernel(equal)
+    if basis.shape[1] == 0:
+        return True
+    survives = _ray_survives(delta @ basis, pre @ basis, sign)
+    return None if survives is None else not survives
+
+
 def difference_cone_certificate(
     layers: Sequence[Layer],
     bounds_x: Sequence[tuple[np.ndarray, np.ndarray]],
@@ -174,23 +194,20 @@ def difference_cone_certificate(
     """True when no ``x`` in ``B_x`` and ``y`` in ``B_y`` with ``x != y`` have
     ``f(x) = f(y)`` (module docstring). ``bounds_x``, ``bounds_y``: sound pre-activation
     bounds of every layer on each box (the same box twice: ``f`` is injective on it)."""
-    if _too_many_rays(layers[0].weight.shape[1], bounds_x, bounds_y):
-        return False
-    equal, delta, pre, sign = difference_form(layers, bounds_x, bounds_y)
-    if not (np.all(np.isfinite(equal)) and np.all(np.isfinite(pre))):
-        return False
-    basis = generous_kernel(equal)
-    if basis.shape[1] == 0:
-        return True
-    return not some_direction_survives(delta @ basis, pre @ basis, sign)
+    return decide_by_rays(layers, bounds_x, bounds_y) is True
+
+
+def _ray_survives(delta: np.ndarray, pre: np.ndarray, sign: np.ndarray) -> bool | None:
+    """:func:`some_direction_survives`, with None when the rays are not enumerated."""
+    rays = arrangement_rays(np.vstack([delta, pre - delta]))
+    if rays is None:
+        return None
+    both = np.hstack([rays, -rays])
+    return bool(np.any(_surviving(delta @ both, pre @ both, sign)))
 
 
 def some_direction_survives(delta: np.ndarray, pre: np.ndarray, sign: np.ndarray) -> bool:
     """Is there ``t != 0`` with every ``delta_i . t`` between 0 and ``pre_i . t`` (and
     the known signs)? Exact by the rays of the arrangement (module docstring); True
     also when the rays cannot be enumerated (the conservative answer)."""
-    rays = arrangement_rays(np.vstack([delta, pre - delta]))
-    if rays is None:
-        return True
-    both = np.hstack([rays, -rays])
-    return bool(np.any(_surviving(delta @ both, pre @ both, sign)))
+    return _ray_survives(delta, pre, sign) is not False
