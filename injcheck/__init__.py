@@ -17,13 +17,14 @@ theory
 from importlib import import_module
 
 from .check import check
-from .networks import Layer, layers_from_model, load_weights, random_relu_net
+from .networks import Layer, Network, layers_from_model, load_weights, random_relu_net
 from .verdict import Verdict
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Layer",
+    "Network",
     "SweepSpec",
     "Verdict",
     "__version__",

@@ -11,11 +11,37 @@ import time
 
 import numpy as np
 
-from .exceptions import InvalidArgumentError
-from .networks import architecture, as_layers
+from .exceptions import InvalidArgumentError, InvalidNetworkError
+from .networks import AffineMap, Layer, architecture, read_network
 from .verdict import MODES, Verdict
 
 ONE_LAYER_METHODS = ("auto", "gordan", "milp", "brute")
+
+#: A head counts as injective when its smallest singular value exceeds this times its largest
+#: (float SVD is accurate to about 1e-15 relative, so this margin is safe).
+HEAD_RANK_TOL = 1e-8
+
+
+def _head_certificate(head: AffineMap, width: int) -> dict:
+    """Check that a final affine map is injective; then ``f = head o g`` is injective iff
+    the ReLU part ``g`` is, and every collision of ``g`` is one of ``f``.
+
+    Raises
+    ------
+    InvalidNetworkError
+        When the head is not injective (rank below its input width).
+    """
+    p = head.weight.shape[0]
+    sv = np.linalg.svd(head.weight, compute_uv=False)
+    ratio = float(sv[-1] / sv[0]) if p >= width and sv[0] > 0 else 0.0
+    if ratio <= HEAD_RANK_TOL:
+        raise InvalidNetworkError(
+            f"the last Linear ({width} -> {p}, no ReLU after it) is not injective (rank "
+            f"{int(np.sum(sv > HEAD_RANK_TOL * sv[0]))} < {width}); injcheck decides ReLU "
+            "layers followed by an injective affine map only: check the network up to its "
+            "last ReLU instead"
+        )
+    return {"rank": width, "sigma_ratio": ratio}
 
 
 def _validate_time_limit(time_limit) -> float | None:
@@ -79,10 +105,13 @@ def check(
 
     Parameters
     ----------
-    network : torch.nn.Sequential, array, or list of arrays
+    network : torch.nn.Sequential, Network, array, or list of arrays
         A ``Sequential`` of ``Linear``/``ReLU`` modules (biases allowed), one weight
         matrix ``W`` of shape ``(m, n)`` (the layer ``x -> ReLU(W x)``), or a list of
-        weight matrices.
+        weight matrices. A last ``Linear`` without ReLU (a head ``A h + c``) is allowed
+        when ``A`` is injective (full column rank): then the network is injective iff
+        its ReLU part is, and that is what is decided (``certificate["final_affine"]``);
+        a rank-deficient head is refused.
     mode : {"global", "local", "pointwise"}
         ``global``: are there ``x != y`` with ``f(x) = f(y)``? ``local``: is there an
         input where some layer has fewer than ``n`` active units (rank-deficient
@@ -114,8 +143,10 @@ def check(
     >>> injcheck.check(net).status
     'injective'
     """
-    layers = as_layers(network)
+    parsed = read_network(network)
+    layers: list[Layer] = parsed.layers
     n = architecture(layers)[0]
+    head = None if parsed.head is None else _head_certificate(parsed.head, layers[-1].shape[0])
     if mode not in MODES:
         raise InvalidArgumentError(f"mode must be one of {MODES}, got {mode!r}")
     if not isinstance(method, str):
@@ -150,5 +181,8 @@ def check(
             layers, mode=mode, method=method, time_limit=time_limit, x0=x0, box=box, threads=threads
         )
     verdict.mode = mode
+    if head is not None:
+        verdict.architecture = list(verdict.architecture) + [parsed.head.weight.shape[0]]
+        verdict.certificate = dict(verdict.certificate or {}, final_affine=head)
     verdict.wall_time = time.perf_counter() - start
     return verdict

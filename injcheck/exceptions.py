@@ -17,8 +17,16 @@ class InvalidArgumentError(InjcheckError, ValueError):
     """An option has a value outside its documented range."""
 
 
+class LayoutMissingError(InvalidNetworkError):
+    """A weights file holds matrices but not the activations between them."""
+
+
 class WeightsFileError(InjcheckError, OSError):
     """A weights file is missing, unreadable or holds no usable matrices."""
+
+
+class PickleRefusedError(WeightsFileError):
+    """A weights file holds pickled objects (a whole module), and unpickling was not allowed."""
 
 
 class SpecError(InjcheckError, ValueError):

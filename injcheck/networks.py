@@ -7,6 +7,7 @@ optional bias); this module is the only place that touches torch modules.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,7 +15,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from .exceptions import InvalidNetworkError, WeightsFileError
+from .exceptions import (
+    InvalidNetworkError,
+    LayoutMissingError,
+    PickleRefusedError,
+    WeightsFileError,
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,39 @@ class Layer:
     @property
     def shape(self) -> tuple[int, int]:
         return self.weight.shape
+
+
+@dataclass(frozen=True)
+class AffineMap:
+    """A final ``h -> weight @ h + bias`` with no activation after it (a network's head)."""
+
+    weight: np.ndarray
+    bias: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Network:
+    """ReLU layers, optionally followed by one affine map without activation.
+
+    Attributes
+    ----------
+    layers : list of Layer
+        ``h -> ReLU(W h + b)``, in order.
+    head : AffineMap or None
+        A last ``Linear`` with no ReLU after it (a classifier or regression head).
+    """
+
+    layers: list[Layer]
+    head: AffineMap | None = None
+
+
+#: Shorthands for ``layout``: ReLU after every Linear, or after every Linear but the last.
+LAYOUT_SHORTHANDS = ("relu", "final-linear")
+
+#: Modules that are the identity in eval mode and are skipped when reading a model.
+_PASS_THROUGH = (nn.Identity, nn.Flatten, nn.Dropout)
+#: Their names in a layout string (they hold no weights but take a place in a Sequential).
+_PASS_THROUGH_TOKENS = ("identity", "flatten", "dropout")
 
 
 def _as_int_list(values, name: str) -> list[int]:
@@ -158,17 +197,18 @@ def make_layers(weights: Sequence, biases: Sequence | None = None) -> list[Layer
     return layers
 
 
-def layers_from_model(model: nn.Module) -> list[Layer]:
-    """Read the layers of a ``torch.nn.Sequential`` of ``Linear`` and ``ReLU`` modules.
+def network_from_model(model: nn.Module) -> Network:
+    """Read a ``torch.nn.Sequential`` of ``Linear`` and ``ReLU`` modules.
 
-    Every ``Linear`` must be followed by exactly one ``ReLU``; ``Flatten``/``Identity``
-    are ignored. Nested ``Sequential`` containers are flattened.
+    Every ``Linear`` but the last must be followed by exactly one ``ReLU``; a last
+    ``Linear`` without one becomes the network's ``head``. ``Flatten``, ``Identity`` and,
+    in eval mode, ``Dropout`` are skipped. Nested ``Sequential`` containers are flattened.
 
     Raises
     ------
     InvalidNetworkError
-        For any other module (convolutions, other activations, dropout, ...) or a
-        ``Linear`` that is not followed by a ``ReLU``.
+        For any other module (convolutions, other activations, ...), a ``Dropout`` in
+        training mode, or two ``Linear`` modules with no ``ReLU`` in between.
     """
     if not isinstance(model, nn.Module):
         raise InvalidNetworkError(f"expected a torch.nn.Module, got {type(model).__name__}")
@@ -178,105 +218,278 @@ def layers_from_model(model: nn.Module) -> list[Layer]:
             return [leaf for child in mod for leaf in flatten(child)]
         return [mod]
 
-    modules = [m for m in flatten(model) if not isinstance(m, (nn.Identity, nn.Flatten))]
-    weights, biases = [], []
-    expect_relu = False
-    for pos, mod in enumerate(modules):
+    tokens, params = [], []
+    for pos, mod in enumerate(flatten(model)):
+        if isinstance(mod, nn.Dropout) and mod.training and mod.p > 0:
+            raise InvalidNetworkError(
+                f"module {pos} (Dropout) is in training mode, so the network is random; "
+                "call model.eval() first"
+            )
+        if isinstance(mod, _PASS_THROUGH):
+            continue
         if isinstance(mod, nn.Linear):
-            if expect_relu:
-                raise InvalidNetworkError(
-                    f"module {pos} (Linear) follows a Linear without a ReLU in between"
-                )
-            weights.append(mod.weight)
-            biases.append(mod.bias)
-            expect_relu = True
+            tokens.append("linear")
+            params.append((mod.weight, mod.bias))
         elif isinstance(mod, nn.ReLU):
-            if not expect_relu:
-                raise InvalidNetworkError(f"module {pos} (ReLU) does not follow a Linear")
-            expect_relu = False
+            tokens.append("relu")
         else:
             raise InvalidNetworkError(
                 f"unsupported module {pos}: {type(mod).__name__}; injcheck handles Sequential "
-                "stacks of Linear followed by ReLU"
+                "stacks of Linear and ReLU (a last Linear without ReLU is allowed)"
             )
-    if expect_relu:
-        raise InvalidNetworkError("the last Linear is not followed by a ReLU")
-    return make_layers(weights, biases)
+    return _assemble(tokens, params)
 
 
-def as_layers(network) -> list[Layer]:
-    """Accept a torch module, one weight matrix, a list of matrices, or a list of layers."""
+def _assemble(tokens: Sequence[str], params: Sequence[tuple]) -> Network:
+    """Pair ``linear``/``relu`` tokens with ``(weight, bias)`` of each Linear, in order."""
+    relu_after: list[bool] = []
+    for pos, token in enumerate(tokens):
+        if token in _PASS_THROUGH_TOKENS:
+            continue
+        if token == "linear":
+            if relu_after and not relu_after[-1]:
+                raise InvalidNetworkError(
+                    f"Linear number {len(relu_after) + 1} follows a Linear with no ReLU in "
+                    "between; injcheck needs a ReLU after every Linear but the last"
+                )
+            relu_after.append(False)
+        elif not relu_after or relu_after[-1]:
+            raise InvalidNetworkError(f"the ReLU at position {pos} does not follow a Linear")
+        else:
+            relu_after[-1] = True
+    if not relu_after:
+        raise InvalidNetworkError("the network has no layers")
+    if len(relu_after) != len(params):
+        raise InvalidNetworkError(
+            f"the layout has {len(relu_after)} Linear modules but the weights hold {len(params)}"
+        )
+    layers = make_layers([w for w, _ in params], [b for _, b in params])
+    if relu_after[-1]:
+        return Network(layers)
+    if len(layers) == 1:
+        raise InvalidNetworkError(
+            "the network is one Linear with no ReLU: an affine map, injective iff its weight "
+            "has rank n; injcheck checks ReLU networks"
+        )
+    head = layers.pop()
+    return Network(layers, AffineMap(head.weight, head.bias))
+
+
+def layers_from_model(model: nn.Module) -> list[Layer]:
+    """The layers of a ``Sequential`` that ends in a ReLU (see :func:`network_from_model`).
+
+    Raises
+    ------
+    InvalidNetworkError
+        Also when the last ``Linear`` has no ReLU after it; :func:`injcheck.check` accepts
+        such networks.
+    """
+    return _relu_only(network_from_model(model))
+
+
+def _relu_only(network: Network) -> list[Layer]:
+    if network.head is not None:
+        raise InvalidNetworkError(
+            "the last Linear is not followed by a ReLU; pass the network to injcheck.check, "
+            "which reduces an injective final affine map"
+        )
+    return network.layers
+
+
+def read_network(network) -> Network:
+    """Accept a torch module, one weight matrix, a list of matrices or layers, or a Network.
+
+    Matrices are ReLU layers ``x -> ReLU(W x)``; a torch module may end in a Linear
+    without ReLU (the ``head``).
+    """
+    if isinstance(network, Network):
+        return Network(_layers_again(network.layers), network.head)
     if isinstance(network, nn.Module):
-        return layers_from_model(network)
+        return network_from_model(network)
     if isinstance(network, Layer):
-        return [network]
+        return Network(_layers_again([network]))
     if isinstance(network, (list, tuple)):
         if network and all(isinstance(item, Layer) for item in network):
-            return make_layers([item.weight for item in network], [item.bias for item in network])
-        return make_layers(list(network))
+            return Network(_layers_again(network))
+        return Network(make_layers(list(network)))
     if isinstance(network, (np.ndarray, torch.Tensor)):
-        return make_layers([network])
+        return Network(make_layers([network]))
     raise InvalidNetworkError(
         f"cannot read a network from {type(network).__name__}; pass a torch.nn.Sequential, "
         "a weight matrix or a list of weight matrices"
     )
 
 
-def load_weights(path: str | os.PathLike) -> list[Layer]:
-    """Load layers from ``.npy`` (one matrix), ``.npz`` (``W1, W2, ...`` and optional
-    ``b1, b2, ...``, or arrays in file order) or ``.pt`` (a Sequential, a state dict,
-    a tensor or a list of tensors).
+def _layers_again(layers: Sequence[Layer]) -> list[Layer]:
+    return make_layers([item.weight for item in layers], [item.bias for item in layers])
+
+
+def as_layers(network) -> list[Layer]:
+    """The ReLU layers of ``network`` (see :func:`read_network`); refuses a head."""
+    return _relu_only(read_network(network))
+
+
+def load_weights(
+    path: str | os.PathLike, *, layout: str | None = None, trust_pickle: bool = False
+) -> Network:
+    """Load a network from a file; the architecture is never guessed.
+
+    * ``.npy``: one matrix ``W``, the layer ``x -> ReLU(W x)``.
+    * ``.npz`` and ``.pt`` dicts (state dicts): weights named ``W1, b1, W2, ...`` or
+      ``<module>.weight`` / ``<module>.bias``, plus the activation layout, from the
+      ``layout`` argument or a ``layout`` string stored in the file.
+    * ``.pt`` holding a pickled ``Sequential``: read only with ``trust_pickle=True``,
+      since unpickling a module runs code from the file.
+
+    Parameters
+    ----------
+    layout : str, optional
+        ``"relu"`` (a ReLU after every Linear), ``"final-linear"`` (after every Linear
+        but the last) or the modules in order, e.g. ``"linear,relu,linear"``.
+    trust_pickle : bool
+        Allow ``torch.load(weights_only=False)`` for files holding whole modules.
 
     Raises
     ------
     WeightsFileError
-        If the file is missing, unreadable or of an unknown type.
+        If the file is missing, unreadable, of an unknown type, or needs unpickling.
     InvalidNetworkError
-        If it holds matrices that do not form a network.
+        If its arrays do not form a Linear/ReLU network under the layout.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise WeightsFileError(f"weights file not found: {path}")
     ext = os.path.splitext(path)[1].lower()
+    if ext not in (".npy", ".npz", ".pt"):
+        raise WeightsFileError(
+            f"unknown weights file type {ext!r} for {path}; use .npy, .npz or .pt"
+        )
     try:
         if ext == ".npy":
-            return make_layers([np.load(path, allow_pickle=False)])
+            return Network(make_layers([np.load(path, allow_pickle=False)]))
         if ext == ".npz":
             with np.load(path, allow_pickle=False) as data:
-                return _layers_from_named_arrays({k: data[k] for k in data.files})
-        if ext == ".pt":
-            obj = torch.load(path, map_location="cpu", weights_only=False)
-            if isinstance(obj, dict):
-                return _layers_from_named_arrays(obj)
-            return as_layers(obj)
+                return _network_from_named_arrays({k: data[k] for k in data.files}, layout)
+        return _network_from_torch_file(path, layout, trust_pickle)
     except (InvalidNetworkError, WeightsFileError):
         raise
     except Exception as exc:  # any reader failure is the file's fault, not ours
         raise WeightsFileError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
-    raise WeightsFileError(f"unknown weights file type {ext!r} for {path}; use .npy, .npz or .pt")
 
 
-def _layers_from_named_arrays(named: dict) -> list[Layer]:
-    """Order named arrays: ``W1, b1, W2, ...`` or a state dict (``0.weight, 0.bias, ...``)."""
+def _network_from_torch_file(path: str, layout: str | None, trust_pickle: bool) -> Network:
+    import pickle
+
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=not trust_pickle)
+    except pickle.UnpicklingError as exc:
+        raise PickleRefusedError(
+            f"{path} holds pickled objects (a whole module?) and loading them would run code "
+            "from the file; save model.state_dict() and state the layout, or pass "
+            "trust_pickle=True if you trust the file"
+        ) from exc
+    if isinstance(obj, nn.Module):
+        if layout is not None:
+            raise InvalidNetworkError("the file holds a module, which states its own layout")
+        return network_from_model(obj)
+    if isinstance(obj, torch.Tensor):
+        return Network(make_layers([obj]))
+    if isinstance(obj, dict):
+        return _network_from_named_arrays(obj, layout)
+    raise InvalidNetworkError(
+        f"{path} holds a {type(obj).__name__}; expected a state dict, a tensor or a Sequential"
+    )
+
+
+def parse_layout(text: str, linears: int) -> list[str]:
+    """Module tokens (``linear``/``relu``) of a layout string for ``linears`` Linear layers."""
+    text = str(text).strip().lower()
+    if text == "relu":
+        return ["linear", "relu"] * linears
+    if text == "final-linear":
+        return ["linear", "relu"] * (linears - 1) + ["linear"]
+    tokens = [t.strip() for t in text.split(",") if t.strip()]
+    bad = sorted({t for t in tokens if t not in ("linear", "relu", *_PASS_THROUGH_TOKENS)})
+    if bad or not tokens:
+        raise InvalidNetworkError(
+            f"layout {text!r}: unsupported module(s) {bad or ['(none)']}; injcheck handles "
+            f"Linear and ReLU (and {', '.join(_PASS_THROUGH_TOKENS)}, skipped). Use "
+            f"{' or '.join(LAYOUT_SHORTHANDS)}, or the modules in order such as "
+            "'linear,relu,linear'"
+        )
+    return tokens
+
+
+def _network_from_named_arrays(named: dict, layout: str | None) -> Network:
+    """Weights named ``W1, b1, ...`` or ``<module>.weight/.bias``, under a stated layout."""
+    named = dict(named)
+    layout = _stated_layout(named.pop("layout", None), layout)
     if not named:
         raise InvalidNetworkError("the file holds no arrays")
-    weights = {k: v for k, v in named.items() if np.ndim(v) == 2}
-    vectors = {k: v for k, v in named.items() if np.ndim(v) == 1}
-    if len(weights) + len(vectors) != len(named):
-        bad = [k for k in named if k not in weights and k not in vectors]
-        raise InvalidNetworkError(f"arrays {bad} are neither weight matrices nor bias vectors")
+    params, positions = _ordered_params(named)
+    if layout is None:
+        raise LayoutMissingError(
+            "the file holds weights but not the activations between them; state the layout "
+            f"(layout=...): {' or '.join(LAYOUT_SHORTHANDS)}, or the modules in order such as "
+            "'linear,relu,linear'"
+        )
+    tokens = parse_layout(layout, len(params))
+    if positions is not None:
+        _check_positions(tokens, positions)
+    return _assemble(tokens, params)
 
-    def order_key(key: str):
-        digits = "".join(ch if ch.isdigit() else " " for ch in key).split()
-        return (int(digits[0]) if digits else 0, key)
 
-    w_keys = sorted(weights, key=order_key)
-    b_keys = sorted(vectors, key=order_key)
-    if b_keys and len(b_keys) != len(w_keys):
-        raise InvalidNetworkError(f"{len(w_keys)} weight matrices but {len(b_keys)} bias vectors")
-    return make_layers(
-        [weights[k] for k in w_keys], [vectors[k] for k in b_keys] if b_keys else None
-    )
+def _stated_layout(stored, given: str | None) -> str | None:
+    """The layout from the file's own ``layout`` entry and/or the caller; they must agree."""
+    if stored is None:
+        return given
+    if not isinstance(stored, str):
+        stored = np.asarray(stored)
+        if stored.dtype.kind != "U" or stored.size != 1:
+            raise InvalidNetworkError("the file's 'layout' entry must be one string")
+        stored = str(stored.reshape(-1)[0])
+    if given is not None and stored.strip().lower() != str(given).strip().lower():
+        raise InvalidNetworkError(f"layout {given!r} contradicts the file's own layout {stored!r}")
+    return stored
+
+
+def _ordered_params(named: dict) -> tuple[list[tuple], list[int] | None]:
+    """``[(weight, bias)]`` in layer order, and Sequential indices when the names carry them."""
+    keys = list(named)
+    if all(re.fullmatch(r"[Wb]\d+", k) for k in keys):
+        idx = sorted({int(k[1:]) for k in keys})
+        if idx != list(range(1, len(idx) + 1)) or any(f"W{i}" not in named for i in idx):
+            raise InvalidNetworkError(
+                f"arrays {sorted(keys)}: expected W1..Wl (and optional b1..bl) with no gaps"
+            )
+        return [(named[f"W{i}"], named.get(f"b{i}")) for i in idx], None
+    match = [re.fullmatch(r"(.+)\.(weight|bias)", k) for k in keys]
+    if not all(match):
+        bad = [k for k, mt in zip(keys, match) if not mt]
+        raise InvalidNetworkError(
+            f"unexpected array names {bad}; name weights W1, b1, W2, ... or use a "
+            "state dict (<module>.weight, <module>.bias)"
+        )
+    prefixes = list(dict.fromkeys(mt.group(1) for mt in match))
+    if any(f"{p}.weight" not in named for p in prefixes):
+        raise InvalidNetworkError("a bias in the state dict has no weight beside it")
+    numeric = all(p.isdigit() for p in prefixes)
+    if numeric:
+        prefixes.sort(key=int)
+    params = [(named[f"{p}.weight"], named.get(f"{p}.bias")) for p in prefixes]
+    return params, [int(p) for p in prefixes] if numeric else None
+
+
+def _check_positions(tokens: list[str], positions: list[int]) -> None:
+    """A Sequential's state dict names each Linear by its index: they must fit the layout."""
+    expected = [i for i, t in enumerate(tokens) if t == "linear"]
+    shift = positions[0] - expected[0]
+    if [p - shift for p in positions] != expected:
+        raise InvalidNetworkError(
+            f"the state dict's Linear modules sit at indices {positions}, but the layout "
+            f"{','.join(tokens)!r} puts them at {expected}: another module (an activation "
+            "other than ReLU?) lies in between"
+        )
 
 
 def forward(layers: Sequence[Layer], x: np.ndarray) -> np.ndarray:

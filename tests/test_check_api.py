@@ -46,3 +46,26 @@ def test_verdict_rejects_unknown_status_and_missing_witness():
 def test_public_api():
     for name in ("random_relu_net", "check", "Verdict", "theory", "run_sweep"):
         assert hasattr(injcheck, name), name
+
+
+def test_a_final_injective_affine_map_is_reduced_to_the_relu_part():
+    import torch
+    from torch import nn
+
+    from injcheck.exceptions import InvalidNetworkError
+
+    torch.manual_seed(0)
+    for seed in range(3):
+        body = injcheck.random_relu_net(3, [9], seed=seed)
+        head = nn.Linear(9, 12).double()
+        verdict = injcheck.check(nn.Sequential(*body, head))
+        assert verdict.status == injcheck.check(body).status
+        assert verdict.architecture == [3, 9, 12]
+        assert verdict.certificate["final_affine"]["rank"] == 9
+        if verdict.witness is not None:  # a collision of the body is one of the whole net
+            full = nn.Sequential(*body, head)
+            x, y = (torch.tensor(verdict.witness[k], dtype=torch.float64) for k in ("x", "y"))
+            assert torch.allclose(full(x), full(y), atol=1e-9)
+    narrow = nn.Sequential(*injcheck.random_relu_net(3, [9], seed=0), nn.Linear(9, 4).double())
+    with pytest.raises(InvalidNetworkError, match="not injective"):
+        injcheck.check(narrow)

@@ -4,8 +4,13 @@ import torch
 from torch import nn
 
 from injcheck import layers_from_model, load_weights, random_relu_net
-from injcheck.exceptions import InvalidNetworkError, WeightsFileError
-from injcheck.networks import as_layers, forward
+from injcheck.exceptions import (
+    InvalidNetworkError,
+    LayoutMissingError,
+    PickleRefusedError,
+    WeightsFileError,
+)
+from injcheck.networks import as_layers, forward, read_network
 
 
 def test_same_seed_same_network_and_different_seed_differs():
@@ -59,8 +64,10 @@ def test_layers_from_model_reads_biases_and_nested_sequentials():
     [
         (nn.Sequential(nn.Linear(2, 3), nn.Sigmoid()), "Sigmoid"),
         (nn.Sequential(nn.Conv1d(1, 1, 1)), "Conv1d"),
-        (nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 3), nn.ReLU()), "without a ReLU"),
-        (nn.Sequential(nn.Linear(2, 3)), "not followed by a ReLU"),
+        (nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 3), nn.ReLU()), "no ReLU in between"),
+        (nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 3)), "not followed by a ReLU"),
+        (nn.Sequential(nn.Linear(2, 3)), "one Linear with no ReLU"),
+        (nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Dropout(0.5)), "training mode"),
         (nn.Sequential(nn.ReLU()), "does not follow a Linear"),
     ],
 )
@@ -89,17 +96,79 @@ def test_load_weights_round_trips(tmp_path):
     rng = np.random.default_rng(0)
     w1, w2, b1 = rng.standard_normal((6, 3)), rng.standard_normal((4, 6)), rng.standard_normal(6)
     np.save(tmp_path / "w.npy", w1)
-    assert np.array_equal(load_weights(tmp_path / "w.npy")[0].weight, w1)
+    assert np.array_equal(load_weights(tmp_path / "w.npy").layers[0].weight, w1)
     np.savez(tmp_path / "w.npz", W1=w1, W2=w2, b1=b1, b2=np.zeros(4))
-    layers = load_weights(tmp_path / "w.npz")
+    layers = load_weights(tmp_path / "w.npz", layout="relu").layers
     assert np.array_equal(layers[1].weight, w2) and np.array_equal(layers[0].bias, b1)
     assert layers[1].bias is None  # an all-zero bias is no bias
+    np.savez(tmp_path / "own.npz", W1=w1, W2=w2, layout="final-linear")
+    own = load_weights(tmp_path / "own.npz")
+    assert len(own.layers) == 1 and np.array_equal(own.head.weight, w2)
     net = random_relu_net(3, [6, 4], seed=0)
     torch.save(net, tmp_path / "net.pt")
     torch.save(net.state_dict(), tmp_path / "state.pt")
-    for name in ("net.pt", "state.pt"):
-        loaded = load_weights(tmp_path / name)
-        assert np.array_equal(loaded[0].weight, net[0].weight.detach().numpy())
+    for loaded in (
+        load_weights(tmp_path / "net.pt", trust_pickle=True),
+        load_weights(tmp_path / "state.pt", layout="relu"),
+    ):
+        assert loaded.head is None and len(loaded.layers) == 2
+        assert np.array_equal(loaded.layers[0].weight, net[0].weight.detach().numpy())
+
+
+def test_final_linear_is_read_the_same_from_a_module_and_a_state_dict(tmp_path):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Dropout(0.2), nn.Linear(8, 10)).eval()
+    torch.save(model.state_dict(), tmp_path / "head.pt")
+    from_state = load_weights(tmp_path / "head.pt", layout="linear,relu,dropout,linear")
+    from_module = read_network(model)
+    for net in (from_state, from_module):
+        assert len(net.layers) == 1 and net.head.weight.shape == (10, 8)
+        assert np.array_equal(net.head.weight, from_module.head.weight)
+
+
+def test_weight_files_need_their_layout(tmp_path):
+    torch.manual_seed(0)
+    tanh_net = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 10), nn.ReLU())
+    torch.save(tanh_net.state_dict(), tmp_path / "tanh.pt")
+    with pytest.raises(LayoutMissingError, match="layout"):
+        load_weights(tmp_path / "tanh.pt")
+    with pytest.raises(InvalidNetworkError, match="tanh"):
+        load_weights(tmp_path / "tanh.pt", layout="linear,tanh,linear,relu")
+    skipped = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.ReLU(), nn.Linear(8, 10), nn.ReLU())
+    torch.save(skipped.state_dict(), tmp_path / "gap.pt")
+    with pytest.raises(InvalidNetworkError, match="indices"):
+        load_weights(tmp_path / "gap.pt", layout="relu")
+    np.savez(tmp_path / "a.npz", A=np.ones((4, 2)))
+    with pytest.raises(InvalidNetworkError, match="unexpected array names"):
+        load_weights(tmp_path / "a.npz", layout="relu")
+    np.savez(tmp_path / "gaps.npz", W1=np.ones((4, 2)), W3=np.ones((4, 4)))
+    with pytest.raises(InvalidNetworkError, match="no gaps"):
+        load_weights(tmp_path / "gaps.npz", layout="relu")
+    np.savez(tmp_path / "clash.npz", W1=np.ones((4, 2)), layout="relu")
+    with pytest.raises(InvalidNetworkError, match="contradicts"):
+        load_weights(tmp_path / "clash.npz", layout="final-linear")
+
+
+class _Boom:
+    """Unpickling this would run code (it writes a file)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_loading_a_pt_file_runs_no_code(tmp_path):
+    marker = tmp_path / "ran"
+    torch.save({"0.weight": torch.ones(4, 2), "evil": _Boom(str(marker))}, tmp_path / "evil.pt")
+    with pytest.raises(PickleRefusedError, match="trust"):
+        load_weights(tmp_path / "evil.pt", layout="relu")
+    assert not marker.exists()
+    torch.save(random_relu_net(2, [4], seed=0), tmp_path / "module.pt")
+    with pytest.raises(PickleRefusedError):
+        load_weights(tmp_path / "module.pt")
+    assert load_weights(tmp_path / "module.pt", trust_pickle=True).layers[0].shape == (4, 2)
 
 
 def test_bad_files_are_rejected(tmp_path):

@@ -8,6 +8,8 @@ that adds its parser and sets ``handler``. This module only dispatches and turns
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 
 from ..exceptions import InjcheckError
@@ -43,15 +45,44 @@ def _version() -> str:
     return f"injcheck {__version__}"
 
 
+#: A value that starts with '-' but is a number or a list of numbers (``-1,0.5``, ``-3:4``).
+_NEGATIVE_VALUE = re.compile(r"-(\d|\.\d)[\d.eE+\-,:]*")
+#: Exit code of a command whose reader closed the pipe (128 + SIGPIPE), as shell tools do.
+EXIT_BROKEN_PIPE = 141
+
+
+def glue_negative_values(argv: list[str]) -> list[str]:
+    """``--x0 -1,0,0`` -> ``--x0=-1,0,0``: argparse would take ``-1,0,0`` for an option."""
+    out: list[str] = []
+    for token in argv:
+        if (
+            out
+            and out[-1].startswith("--")
+            and "=" not in out[-1]
+            and _NEGATIVE_VALUE.fullmatch(token)
+        ):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``injcheck`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(glue_negative_values(sys.argv[1:] if argv is None else list(argv)))
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try, not at exit
+        return code
     except InjcheckError as exc:
         print(f"injcheck: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) stopped reading: not an error of ours; silence the
+        # interpreter's own flush of stdout at exit, which would fail the same way.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print("injcheck: interrupted", file=sys.stderr)
         return 130

@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from ..exceptions import InvalidArgumentError
+from ..exceptions import InvalidArgumentError, LayoutMissingError, PickleRefusedError
 from ..verdict import MODES
 
 
@@ -43,7 +43,22 @@ def register(subparsers) -> None:
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--arch", help="n then the widths, e.g. 6,36 or 4,24,24")
-    source.add_argument("--weights", help="a .npy (one matrix), .npz or .pt file")
+    source.add_argument(
+        "--weights",
+        help=".npy (one matrix W: x -> ReLU(Wx)), .npz / .pt state dict (needs --layout "
+        "unless the file stores one) or .pt Sequential (needs --trust-pickle)",
+    )
+    parser.add_argument(
+        "--layout",
+        help="activations of a weights file: 'relu' (ReLU after every Linear), 'final-linear' "
+        "(after every Linear but the last) or the modules in order, e.g. linear,relu,linear",
+    )
+    parser.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="allow a .pt file holding a whole pickled module; unpickling runs code from the "
+        "file, so use it only for files you trust",
+    )
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the random network (default 0)"
     )
@@ -65,10 +80,34 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
+def _load(args: argparse.Namespace):
+    from ..networks import load_weights
+
+    try:
+        return load_weights(args.weights, layout=args.layout, trust_pickle=args.trust_pickle)
+    except LayoutMissingError as exc:
+        raise InvalidArgumentError(
+            f"{args.weights}: the file holds weights but not the activations between them; "
+            "pass --layout relu, --layout final-linear or e.g. --layout linear,relu,linear"
+        ) from exc
+    except PickleRefusedError as exc:
+        raise InvalidArgumentError(
+            f"{args.weights} holds a pickled module and unpickling runs code from the file; "
+            "save model.state_dict() and pass --layout, or pass --trust-pickle if you trust it"
+        ) from exc
+
+
 def run(args: argparse.Namespace) -> int:
     from ..check import check
-    from ..networks import as_layers, load_weights, random_relu_net
+    from ..networks import as_layers, random_relu_net
 
+    for flag, value in (("--time-limit", args.time_limit), ("--box", args.box)):
+        if value is not None and not (np.isfinite(value) and value > 0):
+            raise InvalidArgumentError(f"{flag} must be a positive number, got {value}")
+    if args.arch is None and args.seed != 0:
+        raise InvalidArgumentError("--seed only applies to random networks (--arch)")
+    if args.weights is None and (args.layout is not None or args.trust_pickle):
+        raise InvalidArgumentError("--layout and --trust-pickle only apply to --weights")
     if args.arch is not None:
         arch = _int_list(args.arch, "--arch")
         if len(arch) < 2:
@@ -77,7 +116,12 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidArgumentError(f"--seed must be non-negative, got {args.seed}")
         network = as_layers(random_relu_net(arch[0], arch[1:], seed=args.seed))
     else:
-        network = load_weights(args.weights)
+        network = _load(args)
+        if any(layer.bias is not None for layer in network.layers) and args.box is None:
+            raise InvalidArgumentError(
+                "the network has biases, so it is not homogeneous: pass --box R to check it "
+                "on [-R, R]^n"
+            )
     x0 = _float_list(args.x0, "--x0") if args.x0 is not None else None
     verdict = check(
         network,

@@ -51,6 +51,15 @@ POINTWISE_RADIUS = 100.0
 MAX_INPUT_DIM = 3
 
 
+class EnumerationTimeout(Exception):
+    """The deadline passed before the enumeration (or the pair search) finished."""
+
+
+def _check_deadline(deadline: float | None) -> None:
+    if deadline is not None and time.perf_counter() > deadline:
+        raise EnumerationTimeout
+
+
 @dataclass
 class Region:
     """One realised linear region of the network."""
@@ -96,8 +105,11 @@ def _domain(layers: Sequence[Layer], box) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _Enumerator:
-    def __init__(self, layers: Sequence[Layer], lo: np.ndarray, hi: np.ndarray):
+    def __init__(
+        self, layers: Sequence[Layer], lo: np.ndarray, hi: np.ndarray, deadline: float | None
+    ):
         self.layers = layers
+        self.deadline = deadline
         self.lo, self.hi = lo, hi
         self.n = lo.size
         self.lps = 0
@@ -126,6 +138,7 @@ class _Enumerator:
         c0 = np.zeros(a0.shape[0]) if first.bias is None else first.bias.copy()
         stack = [(0, 0, [], [], a0, c0, np.zeros((0, n)), np.zeros(0), start_point, [])]
         while stack:
+            _check_deadline(self.deadline)
             k, i, act, zer, a_k, c_k, g, h, point, jacs = stack.pop()
             m_k = a_k.shape[0]
             if i == m_k:
@@ -186,15 +199,19 @@ class _Enumerator:
         return bool(np.all(g @ point - h < -REGION_TOL))
 
 
-def enumerate_regions(layers: Sequence[Layer], box=None) -> tuple[list[Region], int]:
+def enumerate_regions(
+    layers: Sequence[Layer], box=None, deadline: float | None = None
+) -> tuple[list[Region], int]:
     """All realised linear regions of ``layers`` on the box (bias-free: ``[-1, 1]^n``).
+
+    Raises :class:`EnumerationTimeout` when ``deadline`` (``time.perf_counter()``) passes.
 
     Returns
     -------
     regions, number of LPs solved
     """
     lo, hi = _domain(layers, box)
-    enum = _Enumerator(layers, lo, hi)
+    enum = _Enumerator(layers, lo, hi, deadline)
     return enum.run(), enum.lps
 
 
@@ -242,7 +259,13 @@ def _direction(n: int) -> np.ndarray:
     return w / np.linalg.norm(w)
 
 
-def analyse(layers: Sequence[Layer], box=None, *, stop_at_first: bool = False) -> BruteResult:
+def analyse(
+    layers: Sequence[Layer],
+    box=None,
+    *,
+    stop_at_first: bool = False,
+    deadline: float | None = None,
+) -> BruteResult:
     """Enumerate regions and decide global and local injectivity exactly (tiny nets).
 
     Parameters
@@ -252,6 +275,8 @@ def analyse(layers: Sequence[Layer], box=None, *, stop_at_first: bool = False) -
         Input box; required with biases. Bias-free networks use ``[-1, 1]^n``.
     stop_at_first : bool
         Stop the pair search at the first collision.
+    deadline : float, optional
+        A ``time.perf_counter()`` value; :class:`EnumerationTimeout` is raised past it.
 
     Returns
     -------
@@ -262,7 +287,7 @@ def analyse(layers: Sequence[Layer], box=None, *, stop_at_first: bool = False) -
     if n > MAX_INPUT_DIM:
         raise InvalidArgumentError(f"brute force handles n <= {MAX_INPUT_DIM}, got n = {n}")
     lo, hi = _domain(layers, box)
-    regions, lps = enumerate_regions(layers, box)
+    regions, lps = enumerate_regions(layers, box, deadline)
     local_layer = rank_layer = local_region = None
     for idx, region in enumerate(regions):
         counts = region.active_counts()
@@ -283,6 +308,7 @@ def analyse(layers: Sequence[Layer], box=None, *, stop_at_first: bool = False) -
         for b in range(a, len(regions)):
             signs = (1.0,) if a == b else (1.0, -1.0)  # a region with itself is swap-symmetric
             for sign in signs:
+                _check_deadline(deadline)
                 lps += 1
                 val, sol = _pair_lp(regions[a], regions[b], lo, hi, w, sign)
                 if val is None:
@@ -330,7 +356,9 @@ def local_witness(
     return x, x + t * d
 
 
-def pointwise_collision(layers: Sequence[Layer], x0: np.ndarray, box=None):
+def pointwise_collision(
+    layers: Sequence[Layer], x0: np.ndarray, box=None, deadline: float | None = None
+):
     """Search every region for ``y != x0`` with ``f(y) = f(x0)``; returns y or None."""
     x0 = np.asarray(x0, float)
     n = x0.size
@@ -338,11 +366,12 @@ def pointwise_collision(layers: Sequence[Layer], x0: np.ndarray, box=None):
         radius = POINTWISE_RADIUS * max(float(np.max(np.abs(x0))), 1.0 if not np.any(x0) else 0.0)
         box = (-radius * np.ones(n), radius * np.ones(n))
     lo, hi = np.asarray(box[0], float), np.asarray(box[1], float)
-    regions, _ = enumerate_regions(layers, box)
+    regions, _ = enumerate_regions(layers, box, deadline)
     target = forward(layers, x0)
     w = _direction(n)
     width = float(np.max(hi - lo))
     for region in regions:
+        _check_deadline(deadline)
         for sign in (1.0, -1.0):
             res = _lp(
                 -sign * w,
@@ -362,11 +391,30 @@ def pointwise_collision(layers: Sequence[Layer], x0: np.ndarray, box=None):
 def check_brute(
     layers: Sequence[Layer], *, mode: str, x0=None, box=None, time_limit=None
 ) -> Verdict:
-    """Verdict by region enumeration (``n <= 3``); witnesses re-verified like any other."""
+    """Verdict by region enumeration (``n <= 3``); witnesses re-verified like any other.
+
+    ``unknown`` when ``time_limit`` (seconds) passes before the enumeration ends.
+    """
     start = time.perf_counter()
+    deadline = None if time_limit is None else start + time_limit
+    try:
+        return _decide(layers, mode, x0, box, start, deadline)
+    except EnumerationTimeout:
+        return Verdict(
+            "unknown",
+            mode,
+            "brute",
+            architecture(layers),
+            solver_status="timeout",
+            message="time limit reached before every region (pair) was examined",
+            wall_time=time.perf_counter() - start,
+        )
+
+
+def _decide(layers, mode, x0, box, start, deadline) -> Verdict:
     arch = architecture(layers)
     if mode == "pointwise":
-        y = pointwise_collision(layers, x0, box)
+        y = pointwise_collision(layers, x0, box, deadline)
         if y is None:
             return Verdict(
                 "injective",
@@ -379,7 +427,7 @@ def check_brute(
         return _witness_verdict(
             layers, mode, arch, np.asarray(x0, float), y, None, box, start, fix_x=True
         )
-    res = analyse(layers, box, stop_at_first=False)
+    res = analyse(layers, box, stop_at_first=False, deadline=deadline)
     stats = {"regions": len(res.regions), "lps": res.lps}
     if mode == "local":
         if res.local_fail_layer is None:

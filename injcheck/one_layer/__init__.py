@@ -21,7 +21,7 @@ from ..exceptions import InvalidArgumentError
 from ..networks import Layer
 from ..verdict import Verdict
 from ..verify import verify_witness
-from .brute_force import best_collision_pair, brute_force_layer
+from .brute_force import EnumerationTimeout, best_collision_pair, brute_force_layer
 from .geometry import cell_point, collision_from_cell_point, genericity, greedy_low_depth_cell
 from .gordan import GordanSearch
 
@@ -144,22 +144,51 @@ def _decide_gordan(weight, deadline, exact_certificates=False) -> Verdict:
     )
 
 
-def _p_star_gordan(weight, deadline) -> tuple[int | None, int, np.ndarray | None, dict, str]:
-    """Exact P* by iterative deepening on the count budget.
+def _p_star_gordan(
+    weight, deadline, start: int = 0
+) -> tuple[int | None, int, np.ndarray | None, dict, str]:
+    """Exact P* by iterative deepening on the count budget, from ``P* >= start`` (proven).
 
     Returns ``(p_star or None, proven lower bound, witness cell point, stats, status)``.
     """
     m, n = weight.shape
     zero_rows = int(np.sum(~weight.any(axis=1)))
     stats: dict = {"nodes": 0, "lps": 0}
-    for k in range(zero_rows, m + 1):
+    for k in range(max(zero_rows, start), m + 1):
         result = GordanSearch(weight, budget="count", limit=k, deadline=deadline).run()
         stats = {key: stats.get(key, 0) + result.stats.get(key, 0) for key in ("nodes", "lps")}
         if result.outcome == "found":
             return k, k, result.x, stats, "found"
         if result.outcome != "exhausted":
-            return None, k, None, stats, result.outcome
+            return None, max(k, start), None, stats, result.outcome
     return m, m, None, stats, "exhausted"  # pragma: no cover - the all-rows set is always feasible
+
+
+def _exact_value_gordan(weight, deadline) -> Verdict:
+    """The decision first, then ``P*(W)`` with the time that is left.
+
+    The verdict rests on the decision alone: an injective layer has ``P* >= n`` (its
+    non-negative rows span everywhere), so a P* search that times out afterwards only
+    leaves ``p_star_lower`` short of ``p_star``; it never turns a proof into ``unknown``.
+    """
+    m, n = weight.shape
+    decision = _decide_gordan(weight, deadline)
+    if decision.status == "unknown":
+        return decision
+    start = n if decision.status == "injective" else 0
+    p_star, lower, _, stats, status = _p_star_gordan(weight, deadline, start=start)
+    cert = dict(decision.certificate, p_star_lower=lower)
+    if p_star is not None:
+        cert["p_star"] = p_star
+    elif decision.status == "non-injective" and decision.witness is not None:
+        x = np.asarray(decision.witness["x"])
+        cert["p_star_upper"] = int(np.sum(weight @ x >= 0))
+    decision.certificate = cert
+    decision.stats = dict(decision.stats or {}, p_star_search=dict(stats, status=status))
+    if p_star is None:
+        reason = "time limit reached" if status == "timeout" else f"search trouble ({status})"
+        decision.message = f"P* not computed exactly ({reason}); the verdict stands"
+    return decision
 
 
 # --------------------------------------------------------------------------- milp
@@ -203,6 +232,9 @@ def _decide_milp(weight, deadline, exact_value) -> Verdict:
                 message="the MILP point is not in an open cell",
             )
         if result.outcome == "feasible":
+            if cert.get("p_star_lower", 0) >= n:
+                # The dual bound already proves P* >= n: the time-out only cost the value.
+                return _milp_injective(weight, cert, stats, result.raw_status, deadline)
             return _unknown(
                 weight,
                 "milp",
@@ -223,6 +255,8 @@ def _decide_milp(weight, deadline, exact_value) -> Verdict:
             )
         return _milp_injective(weight, cert, stats, result.raw_status, deadline)
     if result.outcome == "infeasible" and not exact_value:
+        return _milp_injective(weight, cert, stats, result.raw_status, deadline)
+    if cert.get("p_star_lower", 0) >= n:  # a time-out with no incumbent, but the bound holds
         return _milp_injective(weight, cert, stats, result.raw_status, deadline)
     return _unknown(
         weight,
@@ -257,14 +291,24 @@ def _rank_fallback(weight, cert, deadline) -> Verdict:
 
 
 # --------------------------------------------------------------------------- brute
-def _decide_brute(weight) -> Verdict:
+def _decide_brute(weight, deadline) -> Verdict:
     m, n = weight.shape
     if n > BRUTE_MAX_N:
         raise InvalidArgumentError(
             f"method='brute' enumerates cells and needs n <= {BRUTE_MAX_N}, got n={n}"
         )
     start = time.perf_counter()
-    found = brute_force_layer(weight)
+    try:
+        found = brute_force_layer(weight, deadline)
+    except EnumerationTimeout:
+        return _unknown(
+            weight,
+            "brute",
+            certificate={"n": n, "m": m},
+            stats={"enumeration_time": time.perf_counter() - start},
+            solver_status="timeout",
+            message="time limit reached before every cell was enumerated",
+        )
     stats = {"cells": found["cells"], "enumeration_time": time.perf_counter() - start}
     cert = {"n": n, "m": m, "p_star": found["p_star"], "criterion": "rank"}
     if found["injective"]:
@@ -300,28 +344,12 @@ def check_layer(
     """
     deadline = _deadline(time_limit)
     if method == "brute":
-        return _decide_brute(weight)
+        return _decide_brute(weight, deadline)
     if method == "milp":
         return _decide_milp(weight, deadline, exact_value)
     if not exact_value:
         return _decide_gordan(weight, deadline)
-    m, n = weight.shape
-    p_star, lower, x_cell, stats, status = _p_star_gordan(weight, deadline)
-    if p_star is None:
-        return _unknown(
-            weight,
-            "gordan",
-            certificate={"n": n, "m": m, "p_star_lower": lower},
-            stats=stats,
-            solver_status=status,
-            message="time limit reached" if status == "timeout" else f"search trouble ({status})",
-        )
-    cert = {"n": n, "m": m, "p_star": p_star}
-    if p_star <= n - 1:
-        return _witness_verdict(weight, "gordan", x_cell, cert, stats, status)
-    decision = _decide_gordan(weight, deadline)
-    decision.certificate = dict(decision.certificate, **cert)
-    return decision
+    return _exact_value_gordan(weight, deadline)
 
 
 def halfspace_depth(
@@ -341,7 +369,7 @@ def halfspace_depth(
 
     weight = make_layers([weight])[0].weight
     if method == "brute":
-        return _decide_brute(weight).certificate["p_star"]
+        return _decide_brute(weight, _deadline(time_limit)).certificate.get("p_star")
     if method == "milp":
         return _decide_milp(weight, _deadline(time_limit), True).certificate.get("p_star")
     return _p_star_gordan(weight, _deadline(time_limit))[0]

@@ -15,6 +15,7 @@ meant for ``n <= 3`` (``n = 4`` with small ``m``).
 
 from __future__ import annotations
 
+import time
 from fractions import Fraction
 from itertools import combinations
 from math import gcd, lcm
@@ -22,6 +23,15 @@ from math import gcd, lcm
 import numpy as np
 
 Vector = list[int]
+
+
+class EnumerationTimeout(Exception):
+    """The deadline passed before every cell was enumerated."""
+
+
+def _check_deadline(deadline: float | None) -> None:
+    if deadline is not None and time.perf_counter() > deadline:
+        raise EnumerationTimeout
 
 
 def _dot(a: Vector, b: Vector) -> int:
@@ -132,11 +142,16 @@ def _all_negative_direction(tight: list[Vector], ray: Vector) -> Vector:
     return _integer(sol[:j] + [Fraction(0)] + sol[j:])
 
 
-def cell_points(rows: list[Vector], n: int) -> list[Vector]:
+def cell_points(rows: list[Vector], n: int, deadline: float | None = None) -> list[Vector]:
     """Exact points of dominant cells of the central arrangement of ``rows`` in R^n.
 
     For every open cell ``C`` some returned point lies in a cell whose active set is
     contained in that of ``C`` (see the module docstring).
+
+    Raises
+    ------
+    EnumerationTimeout
+        When ``deadline`` (a ``time.perf_counter()`` value) passes first.
     """
     nonzero = [r for r in rows if any(r)]
     if not nonzero:
@@ -146,7 +161,7 @@ def cell_points(rows: list[Vector], n: int) -> list[Vector]:
         # Signs depend only on the row space: solve in the coordinates of independent columns.
         sub = [[r[c] for c in pivots] for r in nonzero]
         points = []
-        for p in cell_points(sub, len(pivots)):
+        for p in cell_points(sub, len(pivots), deadline):
             full = [0] * n
             for c, v in zip(pivots, p):
                 full[c] = v
@@ -156,6 +171,7 @@ def cell_points(rows: list[Vector], n: int) -> list[Vector]:
         return [[1], [-1]]
     points, seen = [], set()
     for subset in combinations(range(len(nonzero)), n - 1):
+        _check_deadline(deadline)
         ray = cofactor_vector([nonzero[i] for i in subset])
         if not any(ray):
             continue  # dependent rows cut out no ray
@@ -168,7 +184,7 @@ def cell_points(rows: list[Vector], n: int) -> list[Vector]:
                 directions = [_all_negative_direction(tight, r)]
             else:  # degenerate ray: enumerate the local arrangement
                 local_rows = [w[:j] + w[j + 1 :] for w in tight]
-                directions = [u[:j] + [0] + u[j:] for u in cell_points(local_rows, n - 1)]
+                directions = [u[:j] + [0] + u[j:] for u in cell_points(local_rows, n - 1, deadline)]
             for u in directions:
                 ratios = [
                     Fraction(abs(v), abs(_dot(w, u)))
@@ -185,8 +201,10 @@ def cell_points(rows: list[Vector], n: int) -> list[Vector]:
     return points
 
 
-def brute_force_layer(weight: np.ndarray) -> dict:
+def brute_force_layer(weight: np.ndarray, deadline: float | None = None) -> dict:
     """Exact P*(W), injectivity (spanning criterion) and a witness cell point.
+
+    Raises :class:`EnumerationTimeout` when ``deadline`` passes first.
 
     Returns
     -------
@@ -198,8 +216,9 @@ def brute_force_layer(weight: np.ndarray) -> dict:
     rows = integer_rows(weight)
     zero_rows = sum(1 for r in rows if not any(r))
     best, witnesses = None, []
-    points = cell_points(rows, n)
+    points = cell_points(rows, n, deadline)
     for point in points:
+        _check_deadline(deadline)
         active = [r for r in rows if _dot(r, point) > 0]
         count = len(active) + zero_rows
         best = count if best is None else min(best, count)

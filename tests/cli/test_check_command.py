@@ -38,7 +38,8 @@ def test_check_weights_files(tmp_path, capsys):
     [
         (["check", "--arch", "5,x"], "--arch"),
         (["check", "--arch", "5"], "at least one width"),
-        (["check", "--arch", "2,4", "--time-limit", "-1"], "time_limit"),
+        (["check", "--arch", "2,4", "--time-limit", "-1"], "--time-limit"),
+        (["check", "--arch", "2,4", "--box", "0"], "--box"),
         (["check", "--weights", "/definitely/missing.npy"], "not found"),
         (["check", "--arch", "2,4", "--mode", "pointwise"], "x0"),
         (["check"], "required"),
@@ -68,3 +69,56 @@ def test_every_command_has_help():
         assert any(
             name in (c.dest, name) for c in sub._choices_actions if c.dest == name and c.help
         ), name
+
+
+def test_weight_files_with_layouts_and_pickles(tmp_path):
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 12, bias=False), nn.ReLU(), nn.Linear(12, 14)).double()
+    torch.save(model.state_dict(), tmp_path / "state.pt")
+    torch.save(model, tmp_path / "module.pt")
+    code, _, err = run_cli("check", "--weights", str(tmp_path / "state.pt"))
+    assert code == 2 and "--layout" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_cli("check", "--weights", str(tmp_path / "module.pt"))
+    assert code == 2 and "--trust-pickle" in err and len(err.strip().splitlines()) == 1
+    answers = set()
+    for extra in (
+        ["--weights", str(tmp_path / "state.pt"), "--layout", "final-linear"],
+        ["--weights", str(tmp_path / "module.pt"), "--trust-pickle"],
+    ):
+        code, out, err = run_cli("check", *extra, "--json")
+        assert code == 0, err
+        data = json.loads(out)
+        answers.add((data["status"], json.dumps(data["certificate"]["final_affine"])))
+    assert len(answers) == 1  # the same network read two ways gets one verdict
+
+
+def test_biases_need_box_by_its_flag_name(tmp_path):
+    np.savez(tmp_path / "b.npz", W1=np.eye(2), b1=np.ones(2), layout="relu")
+    code, _, err = run_cli("check", "--weights", str(tmp_path / "b.npz"))
+    assert code == 2 and "--box" in err and "input_box" not in err
+
+
+def test_negative_numbers_need_no_equals_sign():
+    code, out, err = run_cli("check", "--arch", "2,8", "--mode", "pointwise", "--x0", "-1,0.5")
+    assert code == 0, err
+    code, _, err = run_cli("check", "--arch", "-3,4")
+    assert code == 2 and "positive integers" in err
+
+
+def test_a_closed_pipe_is_no_traceback():
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    proc = subprocess.run(
+        [sys.executable, "-m", "injcheck", "check", "--arch", "3,9", "--json"],
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=300,
+    )
+    os.close(write_end)
+    assert "Traceback" not in proc.stderr and proc.returncode == 141
