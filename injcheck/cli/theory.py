@@ -19,7 +19,8 @@ def register(subparsers) -> None:
             "Compute the one-layer injectivity capacity and e*(alpha) = lim P*(W)/n "
             "at each level (plain RDT/Gordon = RS, 1RSB, k-RSB, full RSB by extrapolation "
             "in k), the reference lines, and the plain-RDT per-layer expansion of deep "
-            "nets. Values are cached on disk ($INJCHECK_CACHE_DIR or ~/.cache/injcheck)."
+            "nets (weak = local rank, strong = global, with their status). Values are "
+            "cached on disk ($INJCHECK_CACHE_DIR or ~/.cache/injcheck)."
         ),
     )
     p.add_argument(
@@ -147,4 +148,27 @@ def format_tables(pred: dict) -> str:
                 f"| {r['layer']} | {r['omega_in']:.5f} | {r['m_over_n']:.4f} | "
                 f"{r['expansion']:.4f} | {r['omega_out']:.5f} |"
             )
+    if "notions" in pred.get("deep", {}):
+        lines += _notion_lines(pred["deep"]["notions"])
     return "\n".join(lines)
+
+
+def _notion_lines(rows: list[dict]) -> list[str]:
+    """Weak (local) and strong (global) needed widths per layer, with their status."""
+    out = [
+        "",
+        "## Deep nets: weak (count >= n, necessary) and strong (count >= 2n, sufficient) "
+        "conditions, each chain at its own thresholds",
+        "",
+        "| layer k | notion | m_k/n | m_k/m_{k-1} | 1RSB m_k/n | status |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        for name in ("weak", "strong"):
+            c = r[name]
+            lift = "" if c["lifted_m_over_n"] is None else f"{c['lifted_m_over_n']:.4f}"
+            out.append(
+                f"| {r['layer']} | {name} | {c['m_over_n']:.4f} | {c['expansion']:.4f} | "
+                f"{lift} | {c['status']} |"
+            )
+    return out

@@ -14,7 +14,9 @@ non-negative pre-activations over the sphere, and the injectivity capacity solve
 ``"frsb"``
     full RSB, extrapolated from ``k = 1..K`` (value and error bar).
 
-Deep networks: :func:`deep_table` gives the plain-RDT layer expansions.
+Deep networks: :func:`deep_table` gives the plain-RDT layer expansions (local rank only);
+:func:`deep_notions` gives the weak (local) and strong (global, fold-aware) conditions per
+layer with their status (:mod:`injcheck.theory.deep_fold`).
 Everything expensive is cached on disk (:mod:`injcheck.theory.cache`).
 Derivations and citations: ``docs/theory.md``.
 
@@ -34,7 +36,7 @@ import re
 from typing import Any
 
 from ..exceptions import InvalidArgumentError
-from . import cache, deep, parisi, rs, rsb
+from . import cache, deep, deep_fold, parisi, rs, rsb
 from .cache import cached
 
 __all__ = [
@@ -46,9 +48,11 @@ __all__ = [
     "ground_state_levels",
     "reference_lines",
     "deep_table",
+    "deep_notions",
     "predictions",
     "cache",
     "deep",
+    "deep_fold",
     "parisi",
     "rs",
     "rsb",
@@ -220,6 +224,30 @@ def deep_table(depth: int, use_cache: bool = True) -> list[dict[str, float]]:
     )
 
 
+def deep_notions(
+    depth: int, source: str = "gordon", lifted: bool = True, use_cache: bool = True
+) -> list[dict[str, Any]]:
+    """Weak and strong needed widths per layer for ``l = 1..depth`` (cached dict rows).
+
+    ``source``: ``"gordon"`` (width recursion at finite widths) or ``"kernel"`` (earlier
+    layers infinitely wide). Each row has ``layer``, ``weak`` and ``strong``, each with
+    ``m_over_n``, ``expansion``, ``overall``, ``status`` ("rigorous bound" / "estimate"),
+    ``lifted_m_over_n`` (1RSB estimate or None) and ``meaning``.
+    """
+    if not isinstance(depth, int) or isinstance(depth, bool) or not 1 <= depth <= 20:
+        raise InvalidArgumentError(f"depth must be an integer in 1..20, got {depth!r}")
+    try:
+        src = deep_fold.WidthSource(source)
+    except ValueError:
+        raise InvalidArgumentError(f"source must be 'gordon' or 'kernel', got {source!r}") from None
+    return cached(
+        "deep_notions",
+        {"depth": depth, "source": src.value, "lifted": bool(lifted)},
+        lambda: [r.as_dict() for r in deep_fold.fold_table(depth, src, lifted)],
+        use_cache,
+    )
+
+
 def predictions(
     alphas=(3.0, 5.0, 8.0), depth: int = 5, kmax: int = FRSB_KMAX, use_cache: bool = True
 ) -> dict[str, Any]:
@@ -227,7 +255,8 @@ def predictions(
 
     Keys: ``thresholds`` (per method), ``capacity_levels`` (k, alpha, change from the
     previous level), ``frsb`` (extrapolation details), ``ground_state`` (per alpha and
-    method), ``reference_lines`` and ``deep`` (per-layer table).
+    method), ``reference_lines`` and ``deep`` (per-layer table; ``deep.notions``: weak and
+    strong conditions per layer for ``l <= 10``, see :func:`deep_notions`).
     """
     alphas = [_check_alpha(a) for a in alphas]
     levels = capacity_levels(kmax, use_cache)
@@ -280,5 +309,9 @@ def predictions(
             "depth": depth,
             "layers": deep_table(depth, use_cache),
             "method": "plain RDT (Gordon), layers at their own thresholds",
+            "notions": deep_notions(min(depth, 10), "gordon", True, use_cache),
+            "notions_method": "weak: count >= n (local rank, necessary); strong: count >= 2n "
+            "on the image (sufficient; >= n at layer 1); Gordon with the Gordon-chain width, "
+            "lifted_m_over_n: 1RSB with the image as a sphere of dimension omega^2 n",
         }
     return out
