@@ -1,0 +1,360 @@
+"""Batched heuristic search for low-count cells of one ReLU layer (large ``n``).
+
+A point ``x`` in an open cell of the arrangement of ``W`` with fewer than ``n`` rows
+non-negative is a proof that ``x -> ReLU(W x)`` is not injective (THEORY.md section 2),
+at any size. This module searches for such cells; it proves nothing when it fails.
+
+Two stages:
+
+1. **Annealed window descent** (torch, batched over networks and random starts):
+   normalised Riemannian gradient steps on the sphere for the ramp surrogate
+   ``sum_i clip((h_i + margin) / width, 0, 1)`` of the count ``#{i : h_i >= 0}``
+   (``h = W x`` with unit rows scaled by ``sqrt(n)``), with the window ``width`` and the
+   step angle shrinking geometrically. Only rows inside the window pull, so rows that
+   are far positive are given up and rows far negative are left alone, as in the
+   Gordon picture of the ground state (push the small positive fields below 0).
+2. **Exact polishing** (HiGHS, one network at a time, within a time budget): keep the
+   negative rows ``N`` of the best point and try to add the positive rows one at a time,
+   smallest field first, each by a warm-started margin LP
+   ``max t  s.t.  <w_i, x> + t <= 0 (i in N + {j}), |x|_inf <= 1``; ``t > 0`` moves the
+   cell across the hyperplane of ``j``. Every accepted move lowers the count by one.
+
+The reported count is the count of the returned point computed with exactly certified
+signs (:func:`injcheck.verify.exact_signs`), so it is a true upper bound on ``P*(W)``
+whatever the float arithmetic of the search did. Measurements: ``docs/heuristic.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ..exceptions import InvalidArgumentError
+from ..verify import exact_signs
+
+__all__ = ["SearchSettings", "CellSearch", "search_cells", "polish_cell", "resolve_device"]
+
+SURROGATES = ("ramp", "sigmoid", "log")
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Settings of the batched search (stores settings only; work happens in calls).
+
+    Attributes
+    ----------
+    starts : int
+        Random starts per network.
+    steps : int
+        Descent steps.
+    width_start, width_end : float
+        Window width of the surrogate at the first and last step (fields are ~N(0, 1)).
+    margin : float
+        Rows are pushed below ``-margin`` (the window is ``(-margin, width - margin)``).
+    step_start, step_end : float
+        Step angle (radians) at the first and last step.
+    surrogate : {"ramp", "sigmoid", "log"}
+        The smoothed count; ``ramp`` measured best (docs/heuristic.md).
+    polish_time : float
+        Seconds of exact LP polishing per network (0 turns it off).
+    device : str
+        torch device, ``"cpu"`` or ``"cuda"``.
+    seed : int
+        Seed of the random starts (drawn on the CPU, so every device sees the same starts).
+    """
+
+    starts: int = 16
+    steps: int = 1500
+    width_start: float = 2.0
+    width_end: float = 0.02
+    margin: float = 0.02
+    step_start: float = 0.2
+    step_end: float = 0.001
+    surrogate: str = "ramp"
+    polish_time: float = 0.0
+    device: str = "cpu"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.surrogate not in SURROGATES:
+            raise InvalidArgumentError(
+                f"surrogate must be one of {SURROGATES}, got {self.surrogate!r}"
+            )
+        if self.starts < 1 or self.steps < 1:
+            raise InvalidArgumentError("starts and steps must be positive integers")
+        positive = (self.width_start, self.width_end, self.step_start, self.step_end)
+        if min(positive) <= 0 or self.margin < 0 or self.polish_time < 0:
+            raise InvalidArgumentError("widths and steps must be positive, margin >= 0")
+
+
+@dataclass
+class CellSearch:
+    """The best cell found for one network.
+
+    Attributes
+    ----------
+    count : int
+        Exact number of rows with ``<w_i, x> >= 0`` at ``x`` (an upper bound on ``P*``).
+    x : numpy.ndarray
+        A float64 point; every row has an exactly certified non-zero sign unless
+        ``open_cell`` is False.
+    open_cell : bool
+        Whether no row vanishes exactly at ``x``.
+    descent_count : int
+        Exact count of the descent's best point, before polishing.
+    stats : dict
+        Timings and counters.
+    """
+
+    count: int
+    x: np.ndarray
+    open_cell: bool
+    descent_count: int
+    stats: dict = field(default_factory=dict)
+
+
+def resolve_device(device: str):
+    """``torch.device`` for ``device``; a clear error when CUDA is asked for but absent."""
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise InvalidArgumentError(f"device must be 'cpu' or 'cuda', got {device!r}") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidArgumentError("device='cuda' was asked for but torch sees no CUDA device")
+    if dev.type not in ("cpu", "cuda"):
+        raise InvalidArgumentError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    return dev
+
+
+def _stack(weights) -> np.ndarray:
+    """Validate a batch of layers of one shape; returns float64 ``(B, m, n)`` unit rows."""
+    try:
+        batch = np.stack([np.asarray(w, dtype=np.float64) for w in weights])
+    except ValueError as exc:
+        raise InvalidArgumentError("all layers of one batch need the same shape (m, n)") from exc
+    if batch.ndim != 3 or batch.shape[0] == 0 or 0 in batch.shape[1:]:
+        raise InvalidArgumentError(f"expected a batch of (m, n) matrices, got {batch.shape}")
+    if not np.all(np.isfinite(batch)):
+        raise InvalidArgumentError("weights must be finite")
+    norms = np.linalg.norm(batch, axis=2, keepdims=True)
+    # A zero row is non-negative everywhere; it keeps weight 0 and is counted exactly later.
+    return np.divide(batch, norms, out=np.zeros_like(batch), where=norms > 0)
+
+
+def _pull(h, width: float, margin: float, surrogate: str):
+    """Derivative of the surrogate count with respect to the fields ``h``."""
+    import torch
+
+    if surrogate == "ramp":
+        return ((h > -margin) & (h < width - margin)).to(h.dtype) / width
+    if surrogate == "sigmoid":
+        s = torch.sigmoid((h + margin) / width)
+        return s * (1 - s) / width
+    return (h > -margin).to(h.dtype) / (width + torch.relu(h + margin))  # log(1 + relu/width)
+
+
+def _descend(rows, x, settings: SearchSettings, deadline: float | None):
+    """Annealed normalised descent; returns the best point of every start (B, S, n)."""
+    import torch
+
+    steps = settings.steps
+    best_x, best_c = x.clone(), torch.full(x.shape[:2], rows.shape[1] + 1, device=x.device)
+    done = 0
+    for k in range(steps):
+        frac = k / max(steps - 1, 1)
+        width = settings.width_start * (settings.width_end / settings.width_start) ** frac
+        eta = settings.step_start * (settings.step_end / settings.step_start) ** frac
+        h = torch.bmm(x, rows.transpose(1, 2))
+        count = (h >= 0).sum(-1)
+        better = count < best_c
+        best_c = torch.where(better, count, best_c)
+        best_x = torch.where(better[..., None], x, best_x)
+        grad = torch.bmm(_pull(h, width, settings.margin, settings.surrogate), rows)
+        grad = grad - (grad * x).sum(-1, keepdim=True) * x
+        grad = grad / grad.norm(dim=-1, keepdim=True).clamp_min(1e-30)
+        x = x - eta * grad
+        x = x / x.norm(dim=-1, keepdim=True)
+        done = k + 1
+        if deadline is not None and k % 25 == 24 and time.perf_counter() > deadline:
+            break
+    h = torch.bmm(x, rows.transpose(1, 2))
+    better = (h >= 0).sum(-1) < best_c
+    best_x = torch.where(better[..., None], x, best_x)
+    return best_x, done
+
+
+def _exact_count(weight: np.ndarray, x: np.ndarray) -> tuple[int, bool]:
+    signs = exact_signs(weight, x)
+    return int(np.sum(signs >= 0)), bool(np.all(signs != 0))
+
+
+def search_cells(
+    weights, settings: SearchSettings | None = None, *, time_limit: float | None = None
+) -> list[CellSearch]:
+    """Search low-count cells of a batch of layers of one shape, all at once.
+
+    Parameters
+    ----------
+    weights : array_like of shape (B, m, n), or a sequence of (m, n) arrays
+    settings : SearchSettings, optional
+    time_limit : float, optional
+        Seconds for the whole batch (descent stops early, polishing is cut short).
+
+    Returns
+    -------
+    list of CellSearch
+        One per layer, in order; ``count`` is exact.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = np.random.default_rng(0).standard_normal((60, 20))
+    >>> found = search_cells([w], SearchSettings(starts=4, steps=200))[0]
+    >>> bool(found.count <= 20)
+    True
+    """
+    import torch
+
+    settings = settings or SearchSettings()
+    start = time.perf_counter()
+    deadline = None if time_limit is None else start + time_limit
+    batch = _stack(weights)
+    n = batch.shape[2]
+    dev = resolve_device(settings.device)
+    gen = torch.Generator().manual_seed(int(settings.seed))
+    x0 = torch.randn(batch.shape[0], settings.starts, n, generator=gen)
+    rows = torch.as_tensor(batch * math.sqrt(n), dtype=torch.float32).to(dev)
+    x0 = (x0 / x0.norm(dim=-1, keepdim=True)).to(dev)
+    best_x, done = _descend(rows, x0, settings, deadline)
+    cand = best_x.double().cpu().numpy()
+    descent_time = time.perf_counter() - start
+    results = []
+    for b, w in enumerate(weights):
+        w = np.asarray(w, dtype=np.float64)
+        counts = np.sum(cand[b] @ batch[b].T >= 0, axis=1)
+        x = cand[b][int(np.argmin(counts))]
+        result = _finish(w, x, settings, deadline)
+        result.stats.update(
+            starts=settings.starts,
+            steps_run=done,
+            device=str(dev),
+            descent_time=descent_time,
+            start_counts=np.sort(counts).tolist(),
+        )
+        results.append(result)
+    return results
+
+
+def _finish(weight, x, settings: SearchSettings, deadline: float | None) -> CellSearch:
+    """Certify the descent's point, then polish it exactly within the budget."""
+    count, open_cell = _exact_count(weight, x)
+    descent_count = count
+    flips, tried, polish_time = 0, 0, 0.0
+    budget = settings.polish_time
+    if deadline is not None:
+        budget = min(budget, deadline - time.perf_counter())
+    if budget > 0 and open_cell:
+        t0 = time.perf_counter()
+        polished, flips, tried = polish_cell(weight, x, time_budget=budget)
+        polish_time = time.perf_counter() - t0
+        if polished is not None:
+            new_count, new_open = _exact_count(weight, polished)
+            if new_open and new_count < count:
+                x, count = polished, new_count
+    stats = {"flips": flips, "flips_tried": tried, "polish_time": polish_time}
+    return CellSearch(count, x, open_cell, descent_count, stats)
+
+
+def polish_cell(
+    weight: np.ndarray, x: np.ndarray, *, time_budget: float, max_tries: int | None = None
+) -> tuple[np.ndarray | None, int, int]:
+    """Move a cell point across the hyperplanes of its positive rows, one at a time.
+
+    Keeps the rows negative at ``x`` negative and tries the positive rows in order of
+    their field (smallest first) with a warm-started margin LP (module docstring).
+
+    Returns
+    -------
+    x_new : numpy.ndarray or None
+        The last LP point (None if the first LP failed); its count must be re-certified.
+    flips : int
+        Rows moved to the negative side.
+    tried : int
+        LPs solved after the first.
+    """
+    import highspy
+
+    from ..solvers import quiet_highs
+    from .geometry import _to_csc
+
+    m, n = weight.shape
+    norms = np.linalg.norm(weight, axis=1)
+    unit = weight / np.where(norms > 0, norms, 1.0)[:, None]
+    fields = unit @ x
+    negative = fields < 0
+    inf = highspy.kHighsInf
+    end = time.perf_counter() + time_budget
+    highs = quiet_highs()
+    highs.setOptionValue("threads", 1)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n + 1, m
+    lp.col_cost_ = np.r_[np.zeros(n), -1.0]
+    lp.col_lower_, lp.col_upper_ = np.r_[-np.ones(n), 0.0], np.r_[np.ones(n), 1.0]
+    lp.row_lower_ = np.full(m, -inf)
+    lp.row_upper_ = np.where(negative, 0.0, inf)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    csc = _to_csc(np.hstack([unit, np.ones((m, 1))]))
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc
+    highs.passModel(lp)
+    if not _margin_run(highs, end):
+        return None, 0, 0
+    best = np.array(highs.getSolution().col_value[:n])
+    order = np.flatnonzero(~negative)
+    order = order[np.argsort(fields[order])]
+    flips = tried = 0
+    for j in order[:max_tries]:
+        if time.perf_counter() >= end:
+            break
+        tried += 1
+        highs.changeRowBounds(int(j), -inf, 0.0)
+        if _margin_run(highs, end):
+            flips += 1
+            best = np.array(highs.getSolution().col_value[:n])
+        else:
+            highs.changeRowBounds(int(j), -inf, inf)
+    return best, flips, tried
+
+
+def _margin_run(highs, end: float) -> bool:
+    """Solve; True when the optimal margin is clearly positive (the cell exists)."""
+    import highspy
+
+    highs.setOptionValue("time_limit", max(end - time.perf_counter(), 1e-3))
+    highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return False
+    return -highs.getInfo().objective_function_value > 1e-7
+
+
+def search_layer(
+    weight: np.ndarray, settings: SearchSettings | None = None, *, time_limit: float | None = None
+) -> CellSearch:
+    """:func:`search_cells` for one layer."""
+    return search_cells([weight], settings, time_limit=time_limit)[0]
+
+
+def settings_for(n: int, m: int, **overrides) -> SearchSettings:
+    """Default settings sized for one layer of shape ``(m, n)``.
+
+    Polishing pays where each LP is cheap (measured: ~0.35 s per LP at n = 250, m = 1250;
+    the first LP alone takes over a minute at n = 1000, m = 5000), so it is on for small
+    layers only.
+    """
+    polish = 5.0 if m * n <= 400_000 else 0.0
+    base = SearchSettings(polish_time=polish)
+    return replace(base, **overrides)
