@@ -29,6 +29,10 @@ class PickleRefusedError(WeightsFileError):
     """A weights file holds pickled objects (a whole module), and unpickling was not allowed."""
 
 
+class OutputError(InjcheckError, OSError):
+    """An output file or directory cannot be written."""
+
+
 class SpecError(InjcheckError, ValueError):
     """A sweep specification is malformed or inconsistent."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -381,7 +382,9 @@ def _network_from_torch_file(path: str, layout: str | None, trust_pickle: bool) 
     import pickle
 
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=not trust_pickle)
+        with warnings.catch_warnings():  # torch warns about pickle protocols: noise for a user
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=not trust_pickle)
     except pickle.UnpicklingError as exc:
         raise PickleRefusedError(
             f"{path} holds pickled objects (a whole module?) and loading them would run code "

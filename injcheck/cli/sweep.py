@@ -212,7 +212,7 @@ def report_command(args: argparse.Namespace) -> int:
     if args.list:
         if not os.path.isfile(args.store):
             raise StoreError(f"--store: file not found: {args.store}")
-        with Store(args.store) as db:
+        with Store(args.store, readonly=True) as db:
             for h in db.spec_hashes():
                 spec = db.get_spec(h)
                 print(

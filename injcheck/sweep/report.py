@@ -6,7 +6,7 @@ import math
 import os
 from dataclasses import asdict, dataclass, field
 
-from ..exceptions import StoreError
+from ..exceptions import OutputError, StoreError
 from . import analysis, plots
 from .store import Store, write_csv
 
@@ -96,25 +96,35 @@ def make_report(
         ``extrapolation.csv`` (n -> inf), ``trials.csv`` (raw rows), ``transition``,
         ``pstar`` and ``alpha50`` plots as PNG and PDF, and ``report.md``.
     """
+    out = os.fspath(out_dir)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise OutputError(f"report: {out} is an existing file, not a directory")
     own = not isinstance(store, Store)
-    if own and not os.path.isfile(os.fspath(store)):
-        raise StoreError(f"--store: file not found: {os.fspath(store)}")
-    db = Store(store) if own else store
+    db = Store(store, readonly=True) if own else store
     try:
         h = db.resolve_spec(spec_hash)
         spec = db.get_spec(h)
-        rows = db.rows(h)
+        rows = db.rows(h)  # decoded and checked: a damaged row stops here, nothing written
         if not rows:
             raise StoreError(f"store: sweep {h} in {db.path} has no finished trials yet")
-        out = os.fspath(out_dir)
-        os.makedirs(out, exist_ok=True)
         report = Report(h)
-        report.files.append(db.export(os.path.join(out, "trials.csv"), h))
-        if parquet:
-            report.files.append(db.export(os.path.join(out, "trials.parquet"), h))
+        try:
+            os.makedirs(out, exist_ok=True)
+            report.files.append(db.export(os.path.join(out, "trials.csv"), h))
+            if parquet:
+                report.files.append(db.export(os.path.join(out, "trials.parquet"), h))
+            _write_analysis(report, spec, rows, out, theory)
+        except OSError as exc:
+            raise OutputError(f"report: cannot write to {out}: {exc}") from exc
     finally:
         if own:
             db.close()
+    return report
+
+
+def _write_analysis(report: Report, spec, rows: list[dict], out: str, theory: bool) -> None:
+    """Tables, plots and report.md of one sweep's decoded rows."""
+    h = report.spec_hash
 
     summary = analysis.summarize_points(rows)
     crossings = analysis.crossings_by_n(summary)
@@ -133,7 +143,8 @@ def make_report(
     if theory:
         lines = plots.theory_lines(min(alphas), max(alphas), depth=spec.depth)
     report.notes += lines.notes
-    tag = f"sweep {h[:8]}: {spec.mode}, method {spec.method}, depth {spec.depth}"
+    # No spec hash in titles (report.md names the sweep): the figures go into papers.
+    tag = f"depth {spec.depth}, {spec.mode} check, method {spec.method}"
     report.files += plots.plot_transition(
         summary, crossings, lines, os.path.join(out, "transition"), f"P(injective) vs alpha ({tag})"
     )
@@ -154,7 +165,6 @@ def make_report(
     with open(md, "w") as fh:
         fh.write(_markdown(h, spec, rows, summary, crossings, extrap, report.notes))
     report.files.append(md)
-    return report
 
 
 def _fmt(value):

@@ -22,6 +22,7 @@ import json
 import os
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -116,11 +117,14 @@ class Store:
     []
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, *, readonly: bool = False) -> None:
         self.path = os.fspath(path)
         parent = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(parent):
             raise StoreError(f"store: directory {parent} does not exist")
+        if readonly:
+            self._open_readonly()
+            return
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per trial.
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
@@ -133,6 +137,26 @@ class Store:
             self._check_schema()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"store: {self.path} is not a usable SQLite file: {exc}") from exc
+
+    def _open_readonly(self) -> None:
+        """Open for reading only (reports): nothing in the file can change."""
+        if not os.path.isfile(self.path):
+            raise StoreError(f"store: file not found: {self.path}")
+        uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=ro"
+        try:
+            self._db = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
+            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
+            row = None
+            if {"meta", "specs", "trials"} <= tables:
+                row = self._db.execute(
+                    "SELECT value FROM meta WHERE key='schema_version'"
+                ).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"store: {self.path} is not a usable SQLite file: {exc}") from exc
+        if row is None or row[0] != str(SCHEMA_VERSION):
+            raise StoreError(
+                f"store: {self.path} is not an injcheck store of schema version {SCHEMA_VERSION}"
+            )
 
     def _check_schema(self) -> None:
         row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
@@ -202,7 +226,18 @@ class Store:
         ).fetchone()
         if row is None:
             raise StoreError(f"store: no sweep {spec_hash!r} in {self.path}")
-        return SweepSpec.from_dict(json.loads(row[0]))
+        try:
+            spec = SweepSpec.from_dict(json.loads(row[0]))
+        except Exception as exc:  # any damage to the row is the store's, not the reader's
+            raise StoreError(
+                f"store: spec {spec_hash} in {self.path} is unreadable: {exc}"
+            ) from exc
+        if spec.spec_hash != spec_hash:
+            raise StoreError(
+                f"store: the settings stored for sweep {spec_hash} in {self.path} were edited "
+                f"(they now hash to {spec.spec_hash}); its rows no longer match them"
+            )
+        return spec
 
     def resolve_spec(self, spec_hash: str | None = None) -> str:
         """The full hash for a prefix, or the only sweep when ``spec_hash`` is None.
@@ -282,11 +317,7 @@ class Store:
         )
         for values in cur:
             row = dict(zip(COLUMNS, values, strict=True))
-            if decode:
-                for col in ("widths", "witness", "stats"):
-                    if row[col] is not None:
-                        row[col] = json.loads(row[col])
-            yield row
+            yield _decoded(row, self.path) if decode else row
 
     # -- export -------------------------------------------------------------------------------
     def export(self, path: str | os.PathLike, spec_hash: str) -> str:
@@ -351,6 +382,66 @@ def write_csv(path: str, rows: Iterable[dict[str, Any]], columns: Sequence[str])
         writer.writerow(columns)
         for row in rows:
             writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+
+
+#: Expected types of the stored columns (None is allowed where the value is optional).
+_REQUIRED_INT = ("trial", "n", "depth", "seed")
+_OPTIONAL_INT = ("p_star", "p_star_lower", "p_star_upper", "layer")
+_REQUIRED_NUMBER = ("alpha", "alpha_nominal")
+STATUSES = ("injective", "non-injective", "unknown")
+
+
+def _decoded(row: dict[str, Any], path: str) -> dict[str, Any]:
+    """Parse the JSON columns of a stored row and check every column's type.
+
+    Raises
+    ------
+    StoreError
+        Naming the trial and the column, for a row that was damaged or edited by hand.
+    """
+    where = f"store: {path}: trial {row.get('point_key')!r} #{row.get('trial')!r}"
+    for col in ("widths", "witness", "stats"):
+        if row[col] is not None:
+            try:
+                row[col] = json.loads(row[col])
+            except (TypeError, ValueError) as exc:
+                raise StoreError(f"{where}: column {col} is not valid JSON ({exc})") from exc
+    problem = _row_problem(row)
+    if problem:
+        raise StoreError(f"{where}: {problem}")
+    return row
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _row_problem(row: dict[str, Any]) -> str | None:
+    """What is wrong with a decoded row, or None."""
+    if row["status"] not in STATUSES:
+        return f"status {row['status']!r} is not one of {STATUSES}"
+    for col in _REQUIRED_INT:
+        if not _is_int(row[col]):
+            return f"column {col} holds {row[col]!r}, not an integer"
+    for col in _OPTIONAL_INT:
+        if row[col] is not None and not _is_int(row[col]):
+            return f"column {col} holds {row[col]!r}, not an integer"
+    for col in _REQUIRED_NUMBER:
+        if not isinstance(row[col], (int, float)) or isinstance(row[col], bool):
+            return f"column {col} holds {row[col]!r}, not a number"
+    widths = row["widths"]
+    if not isinstance(widths, list) or not widths or not all(_is_int(w) and w > 0 for w in widths):
+        return f"column widths holds {widths!r}, not a list of positive integers"
+    witness = row["witness"]
+    if witness is not None and not (
+        isinstance(witness, dict)
+        and set(witness) == {"x", "y"}
+        and all(isinstance(witness[k], list) for k in ("x", "y"))
+    ):
+        return f"column witness holds {witness!r}, not {{'x': [...], 'y': [...]}} or null"
+    if row["stats"] is not None and not isinstance(row["stats"], dict):
+        return f"column stats holds {row['stats']!r}, not an object"
+    return None
 
 
 def _to_sql(value):
