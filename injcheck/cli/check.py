@@ -66,7 +66,10 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--method",
         default="auto",
-        help="auto, gordan, milp, brute (one layer) or milp, brute (deep)",
+        help=(
+            "auto, gordan, milp, brute, heuristic (one layer: batched witness search, "
+            "non-injective or unknown) or milp, brute (deep)"
+        ),
     )
     parser.add_argument("--x0", help="pointwise mode: the input, comma-separated")
     parser.add_argument(
@@ -142,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  witness y = {fmt(verdict.witness['y'])}")
         ver = verdict.verification or {}
         print(
-            f"  verified: exact rational collision={ver.get('exact_ok')}, "
+            f"  verified: exact {ver.get('exact_check', 'rational collision')}={ver.get('exact_ok')}, "
             f"float64 relative residual={ver.get('relative_residual', float('nan')):.2e}"
         )
     return 0
