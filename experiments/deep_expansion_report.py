@@ -1,0 +1,171 @@
+"""Tables and figures of ``experiments/deep_expansion.py`` from its records only.
+
+Per seed the bisection brackets the critical width ``m*`` of the last layer:
+``lo_fail < m* <= hi_pass``. At a width ``m`` a seed counts as injective when
+``hi_pass <= m``, non-injective when ``lo_fail >= m`` and unknown otherwise (an undecided
+check stopped its bisection). Curves: share injective among decided seeds with Wilson
+95 % intervals; ``alpha_50``: first width where that share reaches 1/2, over
+``m_{l-1}``. Theory lines come from ``theory_lines.csv`` (written by
+``python experiments/deep_expansion.py --theory``), never recomputed here.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+from injcheck.sweep.analysis import wilson_interval
+
+
+def _state(b: dict, m: int) -> str:
+    if b["hi_pass"] is not None and b["hi_pass"] <= m:
+        return "inj"
+    if b["lo_fail"] >= m:
+        return "non"
+    return "unk"
+
+
+def group(records: list[dict]) -> dict[str, list[dict]]:
+    out = defaultdict(list)
+    for r in records:
+        out[r["key"]].append(r)
+    return dict(sorted(out.items()))
+
+
+def curve(recs: list[dict], which: str = "bisection") -> list[dict]:
+    """P(injective) at each width of the last layer, over seeds with an injective prefix."""
+    valid = [r[which] for r in recs if which in r]
+    if not valid:
+        return []
+    r0 = recs[0]
+    rows = []
+    for m in range(r0["n"], r0["m_max"] + 1):
+        states = [_state(b, m) for b in valid]
+        inj, non, unk = states.count("inj"), states.count("non"), states.count("unk")
+        dec = inj + non
+        lo, hi = wilson_interval(inj, dec) if dec else (math.nan, math.nan)
+        rows.append(
+            {
+                "m": m,
+                "ratio": m / r0["m_prev"],
+                "injective": inj,
+                "non_injective": non,
+                "unknown": unk,
+                "p": inj / dec if dec else math.nan,
+                "lo": lo,
+                "hi": hi,
+            }
+        )
+    return rows
+
+
+def alpha50(rows: list[dict]) -> float:
+    """First ratio with P >= 1/2 (linear interpolation from the point before)."""
+    prev = None
+    for r in rows:
+        if not math.isnan(r["p"]) and r["p"] >= 0.5:
+            if prev is None or prev["p"] == r["p"]:
+                return r["ratio"]
+            t = (0.5 - prev["p"]) / (r["p"] - prev["p"])
+            return prev["ratio"] + t * (r["ratio"] - prev["ratio"])
+        if not math.isnan(r["p"]):
+            prev = r
+    return math.nan
+
+
+def binding(recs: list[dict]) -> dict:
+    """Global seeds: does a fold (global > local critical width) or rank loss bind?"""
+    fold = rank = open_ = 0
+    gaps = []
+    for r in recs:
+        g, loc = r.get("bisection"), r.get("local_bisection")
+        if not g or not loc:
+            continue
+        exact = g["hi_pass"] is not None and g["hi_pass"] - g["lo_fail"] == 1
+        exact_l = loc["hi_pass"] is not None and loc["hi_pass"] - loc["lo_fail"] == 1
+        if not (exact and exact_l):
+            # a fold is still certain when the global check fails where the local one passes
+            if loc["hi_pass"] is not None and g["lo_fail"] >= loc["hi_pass"]:
+                fold += 1
+            else:
+                open_ += 1
+            continue
+        gaps.append(g["hi_pass"] - loc["hi_pass"])
+        if g["hi_pass"] > loc["hi_pass"]:
+            fold += 1
+        else:
+            rank += 1
+    return {"fold": fold, "rank_loss": rank, "undecided": open_, "gaps": gaps}
+
+
+def summary_rows(groups: dict[str, list[dict]]) -> list[dict]:
+    out = []
+    for key, recs in groups.items():
+        r0 = recs[0]
+        prefix_bad = sum(1 for r in recs if "bisection" not in r)
+        cur = curve(recs)
+        row = {
+            "key": key,
+            "mode": r0["mode"],
+            "n": r0["n"],
+            "depth": r0["depth"],
+            "m_prev": r0["m_prev"],
+            "seeds": len(recs),
+            "prefix_not_injective": prefix_bad,
+            "checks": sum(len(r.get("bisection", {}).get("checks", [])) for r in recs),
+            "unknown_checks": sum(len(r.get("bisection", {}).get("unknown_at", [])) for r in recs),
+            "alpha50": alpha50(cur),
+            "median_seconds": statistics.median(r["wall"] for r in recs),
+        }
+        if r0["mode"] == "global":
+            b = binding(recs)
+            row.update(
+                local_alpha50=alpha50(curve(recs, "local_bisection")),
+                fold_binds=b["fold"],
+                rank_loss_binds=b["rank_loss"],
+                binding_undecided=b["undecided"],
+            )
+        out.append(row)
+    return out
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+
+
+def read_theory(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8") as fh:
+        return [
+            {k: (v if k in ("notion", "source") else float(v)) for k, v in r.items()}
+            for r in csv.DictReader(fh)
+        ]
+
+
+def report(records: list[dict], out: Path, figures: bool = True) -> list[dict]:
+    """Write ``curves.csv``, ``summary.csv`` (and figures); return the summary rows."""
+    groups = group(records)
+    curves = []
+    for key, recs in groups.items():
+        for which in ("bisection", "local_bisection"):
+            for row in curve(recs, which):
+                curves.append({"key": key, "notion_checked": which, **row})
+    summary = summary_rows(groups)
+    write_csv(out / "curves.csv", curves)
+    write_csv(out / "summary.csv", summary)
+    if figures and summary:
+        from deep_expansion_plots import plot_all  # experiments/deep_expansion_plots.py
+
+        plot_all(groups, summary, read_theory(out / "theory_lines.csv"), out)
+    return summary
