@@ -5,9 +5,9 @@ Schema (``SCHEMA_VERSION`` 1)::
     meta(key PRIMARY KEY, value)                 -- schema_version, created_by
     specs(spec_hash PRIMARY KEY, spec_json, created, version)
     trials(spec_hash, point_key, trial, n, widths, depth, alpha, alpha_nominal, seed,
-           status, p_star, p_star_lower, p_star_upper, layer, method, solver_status,
-           wall_time, trial_time, witness, message, stats, version, worker, finished_at,
-           UNIQUE(spec_hash, point_key, trial))
+           status, p_star, p_star_lower, p_star_upper, heuristic_count, layer, method,
+           solver_status, wall_time, trial_time, witness, message, stats, version, worker,
+           finished_at, UNIQUE(spec_hash, point_key, trial))
 
 Only the process that drives a sweep writes; workers return records. Each trial is one
 committed transaction, so ``kill -9`` loses only trials in flight, and the UNIQUE key
@@ -48,6 +48,7 @@ COLUMNS = (
     "p_star",
     "p_star_lower",
     "p_star_upper",
+    "heuristic_count",
     "layer",
     "method",
     "solver_status",
@@ -60,6 +61,10 @@ COLUMNS = (
     "worker",
     "finished_at",
 )
+#: Columns added after schema version 1 was released; old stores gain them on opening for
+#: writing and read them as NULL. ``heuristic_count``: the best count of the heuristic
+#: search, an upper bound on P* kept apart from the exact ``p_star`` columns.
+ADDED_COLUMNS = ("heuristic_count",)
 #: Columns that depend on when and where a trial ran, not on what it is.
 TIMING_COLUMNS = ("wall_time", "trial_time", "worker", "finished_at")
 
@@ -85,6 +90,7 @@ CREATE TABLE IF NOT EXISTS trials (
     p_star INTEGER,
     p_star_lower INTEGER,
     p_star_upper INTEGER,
+    heuristic_count INTEGER,
     layer INTEGER,
     method TEXT,
     solver_status TEXT,
@@ -135,6 +141,7 @@ class Store:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
             self._check_schema()
+            self._add_new_columns()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"store: {self.path} is not a usable SQLite file: {exc}") from exc
 
@@ -157,6 +164,15 @@ class Store:
             raise StoreError(
                 f"store: {self.path} is not an injcheck store of schema version {SCHEMA_VERSION}"
             )
+
+    def _present(self) -> set[str]:
+        return {r[1] for r in self._db.execute("PRAGMA table_info(trials)")}
+
+    def _add_new_columns(self) -> None:
+        """Stores written before ``heuristic_count`` existed gain it (NULL in old rows)."""
+        for col in ADDED_COLUMNS:
+            if col not in self._present():
+                self._db.execute(f"ALTER TABLE trials ADD COLUMN {col} INTEGER")
 
     def _check_schema(self) -> None:
         row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
@@ -310,9 +326,10 @@ class Store:
         return list(self.iter_rows(spec_hash, decode))
 
     def iter_rows(self, spec_hash: str, decode: bool = True) -> Iterator[dict[str, Any]]:
+        present = self._present()  # a read-only old store lacks the added columns
+        select = ", ".join(c if c in present else f"NULL AS {c}" for c in COLUMNS)
         cur = self._db.execute(
-            f"SELECT {', '.join(COLUMNS)} FROM trials WHERE spec_hash=? "
-            "ORDER BY n, alpha, point_key, trial",
+            f"SELECT {select} FROM trials WHERE spec_hash=? ORDER BY n, alpha, point_key, trial",
             (spec_hash,),
         )
         for values in cur:
@@ -386,7 +403,7 @@ def write_csv(path: str, rows: Iterable[dict[str, Any]], columns: Sequence[str])
 
 #: Expected types of the stored columns (None is allowed where the value is optional).
 _REQUIRED_INT = ("trial", "n", "depth", "seed")
-_OPTIONAL_INT = ("p_star", "p_star_lower", "p_star_upper", "layer")
+_OPTIONAL_INT = ("p_star", "p_star_lower", "p_star_upper", "heuristic_count", "layer")
 _REQUIRED_NUMBER = ("alpha", "alpha_nominal")
 STATUSES = ("injective", "non-injective", "unknown")
 
