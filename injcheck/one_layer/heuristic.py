@@ -348,13 +348,21 @@ def search_layer(
     return search_cells([weight], settings, time_limit=time_limit)[0]
 
 
-def settings_for(n: int, m: int, **overrides) -> SearchSettings:
-    """Default settings sized for one layer of shape ``(m, n)``.
+#: Multiply-adds of the default descent (starts x steps x m x n): ~15 s on one loaded
+#: core of the 2-core EPYC used here (7.7e9 multiply-adds per second measured at n = 500).
+DEFAULT_WORK = 1.2e11
 
-    Polishing pays where each LP is cheap (measured: ~0.35 s per LP at n = 250, m = 1250;
-    the first LP alone takes over a minute at n = 1000, m = 5000), so it is on for small
-    layers only.
+
+def settings_for(n: int, m: int, **overrides) -> SearchSettings:
+    """Default settings sized for one layer of shape ``(m, n)``; they depend on the shape
+    only (never on timings), so a seed always gives the same verdict.
+
+    Longer schedules paid more than more starts (docs/heuristic.md), so 8 starts and
+    ``DEFAULT_WORK / (8 m n)`` steps, clipped to [1000, 4000]. Polishing pays where each
+    LP is cheap (measured: ~0.35 s per LP at n = 250, m = 1250; the first LP alone takes
+    over a minute at n = 1000, m = 5000), so it is on for small layers only.
     """
+    steps = int(min(4000, max(1000, DEFAULT_WORK / (8 * m * n))))
     polish = 5.0 if m * n <= 400_000 else 0.0
-    base = SearchSettings(polish_time=polish)
+    base = SearchSettings(starts=8, steps=steps, polish_time=polish)
     return replace(base, **overrides)
