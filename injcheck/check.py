@@ -15,7 +15,7 @@ from .exceptions import InvalidArgumentError, InvalidNetworkError
 from .networks import AffineMap, Layer, architecture, read_network
 from .verdict import MODES, Verdict
 
-ONE_LAYER_METHODS = ("auto", "gordan", "milp", "brute")
+ONE_LAYER_METHODS = ("auto", "gordan", "gordan-python", "milp", "brute", "heuristic")
 
 #: A head counts as injective when its smallest singular value exceeds this times its largest
 #: (float SVD is accurate to about 1e-15 relative, so this margin is safe).

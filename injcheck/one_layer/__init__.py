@@ -22,6 +22,7 @@ from ..networks import Layer
 from ..verdict import Verdict
 from ..verify import verify_witness
 from .brute_force import EnumerationTimeout, best_collision_pair, brute_force_layer
+from .compiled import CompiledSearch, core_applies, p_star_compiled
 from .geometry import cell_point, collision_from_cell_point, genericity, greedy_low_depth_cell
 from .gordan import GordanSearch
 
@@ -90,7 +91,7 @@ def _verified(weight, method, pair, certificate, stats, solver_status) -> Verdic
 
 
 # --------------------------------------------------------------------------- gordan
-def _decide_gordan(weight, deadline, exact_certificates=False) -> Verdict:
+def _decide_gordan(weight, deadline, exact_certificates=False, compiled=True) -> Verdict:
     m, n = weight.shape
     gen = genericity(weight)
     budget = "count" if gen.generic else "rank"
@@ -111,14 +112,18 @@ def _decide_gordan(weight, deadline, exact_certificates=False) -> Verdict:
             )
             if verdict.status == "non-injective":
                 return verdict
-    search = GordanSearch(
-        weight,
-        budget=budget,
-        limit=n - 1,
-        packing=gen.generic,
-        exact_certificates=exact_certificates,
-        deadline=deadline,
-    )
+    if compiled and gen.generic and core_applies(weight) and not exact_certificates:
+        # Count budget only: a non-generic W always takes the rank form below.
+        search = CompiledSearch(weight, limit=n - 1, deadline=deadline)
+    else:
+        search = GordanSearch(
+            weight,
+            budget=budget,
+            limit=n - 1,
+            packing=gen.generic,
+            exact_certificates=exact_certificates,
+            deadline=deadline,
+        )
     result = search.run()
     if result.outcome == "found":
         return _witness_verdict(weight, "gordan", result.x, cert, result.stats, "found")
@@ -145,13 +150,20 @@ def _decide_gordan(weight, deadline, exact_certificates=False) -> Verdict:
 
 
 def _p_star_gordan(
-    weight, deadline, start: int = 0
+    weight, deadline, start: int = 0, compiled: bool = True
 ) -> tuple[int | None, int, np.ndarray | None, dict, str]:
     """Exact P* by iterative deepening on the count budget, from ``P* >= start`` (proven).
+
+    The compiled core (branch and bound) is used where it applies; on its trouble the
+    pure-Python iterative deepening runs instead.
 
     Returns ``(p_star or None, proven lower bound, witness cell point, stats, status)``.
     """
     m, n = weight.shape
+    if compiled and core_applies(weight):
+        p_star, lower, x, stats, status = p_star_compiled(weight, deadline)
+        if status != "trouble":
+            return p_star, max(lower, start), x, stats, status
     zero_rows = int(np.sum(~weight.any(axis=1)))
     stats: dict = {"nodes": 0, "lps": 0}
     for k in range(max(zero_rows, start), m + 1):
@@ -164,7 +176,7 @@ def _p_star_gordan(
     return m, m, None, stats, "exhausted"  # pragma: no cover - the all-rows set is always feasible
 
 
-def _exact_value_gordan(weight, deadline) -> Verdict:
+def _exact_value_gordan(weight, deadline, compiled=True) -> Verdict:
     """The decision first, then ``P*(W)`` with the time that is left.
 
     The verdict rests on the decision alone: an injective layer has ``P* >= n`` (its
@@ -172,11 +184,13 @@ def _exact_value_gordan(weight, deadline) -> Verdict:
     leaves ``p_star_lower`` short of ``p_star``; it never turns a proof into ``unknown``.
     """
     m, n = weight.shape
-    decision = _decide_gordan(weight, deadline)
+    decision = _decide_gordan(weight, deadline, compiled=compiled)
     if decision.status == "unknown":
         return decision
     start = n if decision.status == "injective" else 0
-    p_star, lower, _, stats, status = _p_star_gordan(weight, deadline, start=start)
+    p_star, lower, _, stats, status = _p_star_gordan(
+        weight, deadline, start=start, compiled=compiled
+    )
     cert = dict(decision.certificate, p_star_lower=lower)
     if p_star is not None:
         cert["p_star"] = p_star
@@ -332,7 +346,11 @@ def check_layer(
 
     Parameters
     ----------
-    method : {"auto", "gordan", "milp", "brute"}
+    method : {"auto", "gordan", "gordan-python", "milp", "brute"}
+        ``gordan`` runs the compiled core (:mod:`.compiled`) where it applies (generic W
+        without zero rows, m <= 256), ``gordan-python`` the pure-Python reference search.
+        ``heuristic``: batched witness search, non-injective or unknown
+        (:mod:`.heuristic_check`, which also states the size rule of ``auto``).
     time_limit : float, optional
         Seconds; on expiry the verdict is ``unknown`` with the bounds proven so far.
     exact_value : bool
@@ -343,13 +361,22 @@ def check_layer(
     Verdict
     """
     deadline = _deadline(time_limit)
+    if method in ("heuristic", "auto") and not exact_value:
+        from .heuristic_check import auto_heuristic, decide_heuristic  # imports torch
+
+        if method == "heuristic":
+            return decide_heuristic(weight, time_limit=time_limit)
+        verdict = auto_heuristic(weight, time_limit)
+        if verdict is not None:
+            return verdict
     if method == "brute":
         return _decide_brute(weight, deadline)
     if method == "milp":
         return _decide_milp(weight, deadline, exact_value)
+    compiled = method != "gordan-python"
     if not exact_value:
-        return _decide_gordan(weight, deadline)
-    return _exact_value_gordan(weight, deadline)
+        return _decide_gordan(weight, deadline, compiled=compiled)
+    return _exact_value_gordan(weight, deadline, compiled=compiled)
 
 
 def halfspace_depth(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import injcheck
-from injcheck.one_layer import gordan, halfspace_depth
+from injcheck.one_layer import compiled, gordan, halfspace_depth
 from injcheck.one_layer.gordan import SearchResult
 
 
@@ -16,16 +16,20 @@ def _count_searches_time_out_after(monkeypatch, decisions: int) -> None:
     This is a P* search squeezed to a deliberately tiny budget, without depending on how
     loaded the machine is.
     """
-    real_run = gordan.GordanSearch.run
     calls = {"n": 0}
 
-    def run(self):
-        calls["n"] += 1
-        if calls["n"] > decisions:
-            return SearchResult("timeout", stats={"nodes": 0, "lps": 0}, message="time limit")
-        return real_run(self)
+    def squeezed(real_run):
+        def run(self):
+            calls["n"] += 1
+            if calls["n"] > decisions:
+                return SearchResult("timeout", stats={"nodes": 0, "lps": 0}, message="time limit")
+            return real_run(self)
 
-    monkeypatch.setattr(gordan.GordanSearch, "run", run)
+        return run
+
+    # Both engines of the search: the pure-Python one and the compiled core.
+    for cls in (gordan.GordanSearch, compiled.CompiledSearch):
+        monkeypatch.setattr(cls, "run", squeezed(cls.run))
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -43,7 +47,8 @@ def test_a_proof_survives_a_p_star_time_out(monkeypatch, seed):
 
 def test_a_witness_survives_a_p_star_time_out(monkeypatch):
     net = injcheck.random_relu_net(5, [20], seed=1)  # non-injective (README example)
-    _count_searches_time_out_after(monkeypatch, decisions=1)
+    # The greedy heuristic decides this layer without a search; every search times out.
+    _count_searches_time_out_after(monkeypatch, decisions=0)
     verdict = injcheck.check(net, exact_value=True)
     assert verdict.status == "non-injective" and verdict.witness is not None
     assert verdict.certificate["p_star_upper"] <= 4

@@ -1,0 +1,643 @@
+// Compiled core of the one-layer cell search (count budget, rows of W without zeros).
+//
+// The search is the one of gordan.py: a depth-first tree over sets A of rows allowed to
+// be non-negative; at a node either a Gordan certificate (a set C of rows with 0 in the
+// relative interior of their convex hull, C disjoint from A) exists, and every witness
+// below must release a row of C, or the open cone {w_i x < 0, i not in A} is non-empty.
+// What the core adds:
+//   * a dense two-phase tableau simplex for the certificate LP (n + 1 rows, <= m columns);
+//   * every certificate is re-checked in safe floating point before it is used: the
+//     square system [W_C^T; 1] lam = e_{n+1} (raw rows of W, exact doubles) is solved and
+//     a rigorous a-posteriori error bound (Rump-style, with an approximate inverse) must
+//     show every exact lam_i > 0; otherwise the search stops with "trouble" (never prunes
+//     on an unchecked certificate);
+//   * active certificates are kept incrementally: a child inherits its parent's list
+//     minus the certificates containing the released row, and scans only the pool entries
+//     added since the parent scanned;
+//   * bounds: disjoint packing (as gordan.py) and an exact hitting-set bound over the
+//     active certificates (a small branch and bound on bitsets with a node budget), with
+//     an implicit-hitting-set loop: a hitting set found there is tested by the LP and
+//     either is a witness or yields a new certificate that joins the family.
+// Witnesses are returned as allowed sets; Python turns them into points and verifies them.
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace py = pybind11;
+
+namespace {
+
+constexpr int kMaxWords = 4;  // m <= 256 rows
+using Bits = std::array<uint64_t, kMaxWords>;
+
+inline bool test(const Bits& b, int i) { return (b[i >> 6] >> (i & 63)) & 1ULL; }
+inline void set(Bits& b, int i) { b[i >> 6] |= 1ULL << (i & 63); }
+inline Bits zero_bits() { return Bits{0, 0, 0, 0}; }
+inline bool disjoint(const Bits& a, const Bits& b) {
+  return ((a[0] & b[0]) | (a[1] & b[1]) | (a[2] & b[2]) | (a[3] & b[3])) == 0;
+}
+inline Bits and_not(const Bits& a, const Bits& b) {
+  return Bits{a[0] & ~b[0], a[1] & ~b[1], a[2] & ~b[2], a[3] & ~b[3]};
+}
+inline Bits or_bits(const Bits& a, const Bits& b) {
+  return Bits{a[0] | b[0], a[1] | b[1], a[2] | b[2], a[3] | b[3]};
+}
+inline Bits operator&(const Bits& a, const Bits& b) {
+  return Bits{a[0] & b[0], a[1] & b[1], a[2] & b[2], a[3] & b[3]};
+}
+inline int popcount(const Bits& a) {
+  return __builtin_popcountll(a[0]) + __builtin_popcountll(a[1]) + __builtin_popcountll(a[2]) +
+         __builtin_popcountll(a[3]);
+}
+template <class F>
+inline void for_each_bit(const Bits& a, F f) {
+  for (int w = 0; w < kMaxWords; ++w) {
+    uint64_t v = a[w];
+    while (v) {
+      int b = __builtin_ctzll(v);
+      f(w * 64 + b);
+      v &= v - 1;
+    }
+  }
+}
+
+struct Timeout {};
+struct Trouble {
+  std::string what;
+};
+
+// ------------------------------------------------------------------ certificate LP
+// min c^T lam  s.t.  [U^T; 1^T] lam = e_{n+1},  lam >= 0, over the columns not excluded.
+// Dense tableau, two phases, Dantzig pricing with a switch to Bland's rule against cycling.
+class TableauLP {
+ public:
+  TableauLP(int m, int n, const std::vector<double>& unit) : m_(m), n_(n), unit_(unit) {}
+
+  // Returns true and the basic columns (as row indices of W) with their values when a
+  // certificate exists; false when the system is infeasible (the cone is non-empty).
+  bool solve(const Bits& excluded, const Bits& zero_cost, std::vector<int>& support,
+             std::vector<double>& values) {
+    ++solves;
+    cols_.clear();
+    for (int i = 0; i < m_; ++i)
+      if (!test(excluded, i)) cols_.push_back(i);
+    const int k = static_cast<int>(cols_.size());
+    const int r = n_ + 1;
+    width_ = k + r + 1;  // structural, artificial, rhs
+    tab_.assign(static_cast<size_t>(r + 1) * width_, 0.0);  // last row: objective
+    for (int j = 0; j < k; ++j) {
+      const double* u = &unit_[static_cast<size_t>(cols_[j]) * n_];
+      for (int i = 0; i < n_; ++i) at(i, j) = u[i];
+      at(n_, j) = 1.0;
+    }
+    for (int i = 0; i < r; ++i) at(i, k + i) = 1.0;
+    at(n_, width_ - 1) = 1.0;
+    basis_.resize(r);
+    for (int i = 0; i < r; ++i) basis_[i] = k + i;
+    // Phase 1: minimise the sum of artificials; objective row = -(sum of constraint rows).
+    for (int j = 0; j < width_; ++j) {
+      double s = 0.0;
+      for (int i = 0; i < r; ++i) s += at(i, j);
+      at(r, j) = (j >= k && j < k + r) ? 0.0 : -s;
+    }
+    run(k + r);
+    if (-at(r, width_ - 1) > 1e-9) return false;  // phase-1 optimum > 0: no certificate
+    // Drive remaining artificials out of the basis.
+    for (int i = 0; i < r; ++i) {
+      if (basis_[i] < k) continue;
+      int best = -1;
+      double big = 1e-9;
+      for (int j = 0; j < k; ++j)
+        if (std::fabs(at(i, j)) > big) big = std::fabs(at(i, j)), best = j;
+      if (best < 0) throw Trouble{"certificate LP: redundant row (rows of W not generic?)"};
+      pivot(i, best);
+    }
+    // Phase 2: real costs on structural columns; artificials never enter again.
+    for (int j = 0; j < width_; ++j) at(r, j) = 0.0;
+    for (int j = 0; j < k; ++j) at(r, j) = test(zero_cost, cols_[j]) ? 0.0 : 1.0;
+    for (int i = 0; i < r; ++i) {
+      const double cb = at(r, basis_[i]);
+      if (cb != 0.0)
+        for (int j = 0; j < width_; ++j) at(r, j) -= cb * at(i, j);
+    }
+    run(k);
+    support.clear();
+    values.clear();
+    for (int i = 0; i < r; ++i) {
+      support.push_back(cols_[basis_[i]]);
+      values.push_back(at(i, width_ - 1));
+    }
+    return true;
+  }
+
+  long solves = 0;
+  long pivots = 0;
+
+ private:
+  double& at(int i, int j) { return tab_[static_cast<size_t>(i) * width_ + j]; }
+
+  void pivot(int row, int col) {
+    ++pivots;
+    const int r = n_ + 1;
+    const double p = at(row, col);
+    for (int j = 0; j < width_; ++j) at(row, j) /= p;
+    at(row, col) = 1.0;
+    for (int i = 0; i <= r; ++i) {
+      if (i == row) continue;
+      const double f = at(i, col);
+      if (f == 0.0) continue;
+      for (int j = 0; j < width_; ++j) at(i, j) -= f * at(row, j);
+      at(i, col) = 0.0;
+    }
+    basis_[row] = col;
+  }
+
+  // Minimise over entering candidates [0, enter_end).
+  void run(int enter_end) {
+    const int r = n_ + 1;
+    int degenerate = 0;
+    for (int iter = 0; iter < 50 * (r + enter_end) + 1000; ++iter) {
+      const bool bland = degenerate > 2 * r;
+      int e = -1;
+      double best = -1e-10;
+      for (int j = 0; j < enter_end; ++j) {
+        const double d = at(r, j);
+        if (d < best) {
+          e = j;
+          if (bland) break;
+          best = d;
+        }
+      }
+      if (e < 0) return;
+      int leave = -1;
+      double ratio = std::numeric_limits<double>::infinity(), piv = 0.0;
+      for (int i = 0; i < r; ++i) {
+        const double a = at(i, e);
+        if (a <= 1e-11) continue;
+        const double t = std::max(at(i, width_ - 1), 0.0) / a;
+        if (t < ratio - 1e-12 ||
+            (t <= ratio + 1e-12 && (bland ? basis_[i] < basis_[leave] : a > piv))) {
+          ratio = t, leave = i, piv = a;
+        }
+      }
+      if (leave < 0) throw Trouble{"certificate LP: unbounded ray (cannot happen)"};
+      degenerate = ratio <= 1e-12 ? degenerate + 1 : 0;
+      pivot(leave, e);
+    }
+    throw Trouble{"certificate LP: iteration limit"};
+  }
+
+  int m_, n_;
+  const std::vector<double>& unit_;
+  std::vector<int> cols_;
+  std::vector<int> basis_;
+  std::vector<double> tab_;
+  int width_ = 0;
+};
+
+// ------------------------------------------------------------------ safe certificate check
+// True when the exact solution of [W_S^T; 1] lam = e (S = support, |S| = n + 1, raw rows)
+// is provably positive. Bounds: X ~ inverse(M), delta >= ||I - X M||, err >= ||M^-1|| ||e - M
+// lam~|| with M^-1 bounded by ||X|| / (1 - delta). Each float sum of k non-negative terms is
+// inflated by a factor (1 + 1e-10) and each computed residual by 1e-13 times its absolute
+// size; both are orders of magnitude above the rounding error bound gamma_k = k u / (1 - k u)
+// for k <= 300 and u = 2^-53.
+bool certificate_is_safe(int n, const std::vector<double>& raw, const std::vector<int>& support,
+                         std::vector<double>& lam_out) {
+  const int r = n + 1;
+  if (static_cast<int>(support.size()) != r) return false;
+  std::vector<double> M(r * r), X(r * r, 0.0), LU(r * r);
+  for (int i = 0; i < r; ++i)
+    for (int j = 0; j < r; ++j) M[i * r + j] = i < n ? raw[support[j] * n + i] : 1.0;
+  // Approximate inverse by Gauss-Jordan with partial pivoting.
+  LU = M;
+  for (int i = 0; i < r; ++i) X[i * r + i] = 1.0;
+  for (int c = 0; c < r; ++c) {
+    int p = c;
+    for (int i = c + 1; i < r; ++i)
+      if (std::fabs(LU[i * r + c]) > std::fabs(LU[p * r + c])) p = i;
+    if (LU[p * r + c] == 0.0) return false;
+    if (p != c)
+      for (int j = 0; j < r; ++j) std::swap(LU[p * r + j], LU[c * r + j]), std::swap(X[p * r + j], X[c * r + j]);
+    const double d = LU[c * r + c];
+    for (int j = 0; j < r; ++j) LU[c * r + j] /= d, X[c * r + j] /= d;
+    for (int i = 0; i < r; ++i) {
+      if (i == c) continue;
+      const double f = LU[i * r + c];
+      if (f == 0.0) continue;
+      for (int j = 0; j < r; ++j) LU[i * r + j] -= f * LU[c * r + j], X[i * r + j] -= f * X[c * r + j];
+    }
+  }
+  const double infl = 1.0 + 1e-10, g = 1e-13;
+  // delta >= ||I - X M||_inf
+  double delta = 0.0, normx = 0.0;
+  for (int i = 0; i < r; ++i) {
+    double row = 0.0, xs = 0.0;
+    for (int j = 0; j < r; ++j) {
+      double s = (i == j) ? 1.0 : 0.0, a = s;
+      for (int k = 0; k < r; ++k) s -= X[i * r + k] * M[k * r + j], a += std::fabs(X[i * r + k] * M[k * r + j]);
+      row += std::fabs(s) + g * a;
+      xs += std::fabs(X[i * r + j]);
+    }
+    delta = std::max(delta, row * infl);
+    normx = std::max(normx, xs * infl);
+  }
+  if (!(delta < 0.5)) return false;
+  // lam~ = X e (last column of X), residual e - M lam~.
+  std::vector<double> lam(r);
+  for (int i = 0; i < r; ++i) lam[i] = X[i * r + r - 1];
+  double res = 0.0;
+  for (int i = 0; i < r; ++i) {
+    double s = (i == r - 1) ? 1.0 : 0.0, a = std::fabs(s);
+    for (int k = 0; k < r; ++k) s -= M[i * r + k] * lam[k], a += std::fabs(M[i * r + k] * lam[k]);
+    res = std::max(res, (std::fabs(s) + g * a) * infl);
+  }
+  const double err = normx / (1.0 - delta) * res * infl * infl;
+  double low = std::numeric_limits<double>::infinity();
+  for (double v : lam) low = std::min(low, v);
+  if (!(low > err)) return false;
+  lam_out = lam;
+  return true;
+}
+
+// ------------------------------------------------------------------ the search
+// Degree bound for hitting sets: `room` rows hit at most the sum of their `room` largest
+// degrees (numbers of sets containing them); fewer than the number of sets: no hitting set.
+inline bool degree_bound_exceeds(const std::vector<const Bits*>& sets, int room, int m,
+                                 std::vector<int>& degree) {
+  degree.assign(m, 0);
+  for (const Bits* b : sets) for_each_bit(*b, [&](int i) { ++degree[i]; });
+  if (room >= m) return false;
+  std::nth_element(degree.begin(), degree.begin() + room, degree.end(), std::greater<int>());
+  long top = 0;
+  for (int i = 0; i < room; ++i) top += degree[i];
+  return top < static_cast<long>(sets.size());
+}
+
+class Search {
+ public:
+  Search(py::array_t<double, py::array::c_style | py::array::forcecast> weight, int limit,
+         bool packing, int hs_room, long hs_budget, int hs_rounds, int hs_family, int act_cap,
+         bool minimise, double time_limit)
+      : limit_(limit), packing_(packing), hs_room_(hs_room), hs_budget_(hs_budget),
+        hs_rounds_(hs_rounds), hs_family_(hs_family), act_cap_(act_cap), minimise_(minimise) {
+    auto w = weight.unchecked<2>();
+    m_ = static_cast<int>(w.shape(0));
+    n_ = static_cast<int>(w.shape(1));
+    if (m_ > 64 * kMaxWords) throw std::invalid_argument("the compiled core handles m <= 256");
+    raw_.resize(static_cast<size_t>(m_) * n_);
+    unit_.resize(raw_.size());
+    for (int i = 0; i < m_; ++i) {
+      double s = 0.0;
+      for (int j = 0; j < n_; ++j) raw_[i * n_ + j] = w(i, j), s += w(i, j) * w(i, j);
+      s = std::sqrt(s);
+      if (s == 0.0) throw std::invalid_argument("the compiled core needs W without zero rows");
+      for (int j = 0; j < n_; ++j) unit_[i * n_ + j] = w(i, j) / s;
+    }
+    lp_ = std::make_unique<TableauLP>(m_, n_, unit_);
+    deadline_ = time_limit > 0 ? clock::now() + std::chrono::duration_cast<clock::duration>(
+                                                     std::chrono::duration<double>(time_limit))
+                               : clock::time_point::max();
+  }
+
+  // Runs the search without the GIL; outcome "found" (best allowed set in found_rows),
+  // "exhausted", "timeout" or "trouble".
+  void search() {
+    const auto start = clock::now();
+    try {
+      std::vector<int> act;
+      const bool hit = node(zero_bits(), 0, zero_bits(), act, 0);
+      outcome_ = (hit || have_best_) ? "found" : "exhausted";
+    } catch (const Timeout&) {
+      outcome_ = "timeout";
+      message_ = "time limit reached";
+    } catch (const Trouble& t) {
+      outcome_ = "trouble";
+      message_ = t.what;
+    }
+    seconds_ = std::chrono::duration<double>(clock::now() - start).count();
+  }
+
+  py::dict result() const {
+    const std::string& outcome = outcome_;
+    const std::string& message = message_;
+    py::dict out;
+    out["outcome"] = outcome;
+    out["message"] = message;
+    py::list rows;
+    if (have_best_) for_each_bit(best_, [&](int i) { rows.append(i); });
+    out["found_rows"] = rows;
+    out["limit"] = limit_;
+    py::dict stats;
+    stats["nodes"] = nodes_;
+    stats["lps"] = lp_->solves;
+    stats["pivots"] = lp_->pivots;
+    stats["certificates"] = static_cast<long>(pool_.size());
+    stats["pruned_by_packing"] = pruned_packing_;
+    stats["pruned_by_hitting_set"] = pruned_hs_;
+    stats["pruned_by_degree"] = pruned_degree_;
+    stats["hitting_set_nodes"] = hs_nodes_;
+    stats["rejected_certificates"] = rejected_;
+    stats["search_time"] = seconds_;
+    out["stats"] = stats;
+    return out;
+  }
+
+  // Certificates found so far: (rows, float weights checked positive) for proofs and tests.
+  py::list certificates() const {
+    py::list out;
+    for (size_t c = 0; c < pool_.size(); ++c) {
+      py::list rows;
+      for_each_bit(pool_[c], [&](int i) { rows.append(i); });
+      out.append(rows);
+    }
+    return out;
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+
+  // A new certificate disjoint from `excluded`, checked safely, added to the pool;
+  // -1 when the LP says none exists.
+  int new_certificate(const Bits& excluded, const Bits& forbidden) {
+    if (!lp_->solve(excluded, forbidden, support_, values_)) return -1;
+    std::vector<int> sup;
+    for (size_t i = 0; i < support_.size(); ++i)
+      if (values_[i] > 1e-12) sup.push_back(support_[i]);
+    std::sort(sup.begin(), sup.end());
+    std::vector<double> lam;
+    if (!certificate_is_safe(n_, raw_, sup, lam)) {
+      ++rejected_;
+      throw Trouble{"a certificate failed its safe check (near-degenerate rows)"};
+    }
+    Bits b = zero_bits();
+    for (int i : sup) set(b, i);
+    pool_.push_back(b);
+    return static_cast<int>(pool_.size()) - 1;
+  }
+
+  void record(const Bits& allowed, int count) {
+    best_ = allowed;
+    have_best_ = true;
+    limit_ = count - 1;  // minimise: look for strictly fewer from now on
+  }
+
+  bool node(const Bits& allowed, int count, const Bits& forbidden, std::vector<int>& act,
+            size_t seen) {
+    ++nodes_;
+    if ((nodes_ & 31) == 0 && clock::now() > deadline_) throw Timeout{};
+    for (size_t c = seen; c < pool_.size(); ++c)
+      if (disjoint(pool_[c], allowed)) act.push_back(static_cast<int>(c));
+    if (act.empty()) {
+      const int c = new_certificate(allowed, forbidden);
+      if (c < 0) {
+        record(allowed, count);
+        return !minimise_;
+      }
+      act.push_back(c);
+    }
+    seen = pool_.size();
+    const int room = limit_ - count;
+    // Order the active certificates by free size (bucket sort, older first in a bucket).
+    const int cap = n_ + 2;
+    bucket_.assign(cap + 1, 0);
+    free_.resize(act.size());
+    for (size_t j = 0; j < act.size(); ++j) {
+      free_[j] = std::min(popcount(and_not(pool_[act[j]], forbidden)), cap);
+      ++bucket_[free_[j]];
+    }
+    if (bucket_[0] > 0 || room <= 0) return false;  // a certificate of forbidden rows only
+    for (int b = 0, acc = 0; b <= cap; ++b) std::swap(acc, bucket_[b]), acc += bucket_[b];
+    std::vector<int> sorted(act.size());
+    for (size_t j = 0; j < act.size(); ++j) sorted[bucket_[free_[j]]++] = act[j];
+    if (packing_ && packing_exceeds(allowed, forbidden, sorted, room)) {
+      ++pruned_packing_;
+      return false;
+    }
+    if (room <= hs_room_) {
+      free_sets_.clear();
+      free_bits_.resize(sorted.size());
+      for (size_t j = 0; j < sorted.size(); ++j) {
+        free_bits_[j] = and_not(pool_[sorted[j]], forbidden);
+        free_sets_.push_back(&free_bits_[j]);
+      }
+      if (degree_bound_exceeds(free_sets_, room, m_, degree_)) {
+        ++pruned_degree_;
+        return false;
+      }
+      const int verdict = hitting_set_bound(allowed, count, forbidden, sorted, room);
+      if (verdict == 1) {
+        ++pruned_hs_;
+        return false;
+      }
+      if (verdict == 2 && !minimise_) return true;  // a witness set was recorded
+    }
+    const Bits branch = and_not(pool_[sorted[0]], forbidden);
+    // Release first the rows that break the most active certificates.
+    hits_.assign(m_, 0);
+    for (int c : act) for_each_bit(pool_[c] & branch, [&](int i) { ++hits_[i]; });
+    std::vector<std::pair<int, int>> rows;
+    for_each_bit(branch, [&](int i) { rows.emplace_back(-hits_[i], i); });
+    std::stable_sort(rows.begin(), rows.end());
+    Bits child_forbidden = forbidden;
+    for (const auto& hr : rows) {
+      if (count + 1 > limit_) break;  // the limit shrinks when minimising
+      const int row = hr.second;
+      Bits child = allowed;
+      set(child, row);
+      // The child keeps the active certificates that miss the row, smallest free parts
+      // first, at most act_cap_ of them (any subset is valid; the cap bounds the work).
+      std::vector<int> child_act;
+      child_act.reserve(std::min<size_t>(sorted.size(), act_cap_));
+      for (int c : sorted) {
+        if (test(pool_[c], row)) continue;
+        child_act.push_back(c);
+        if (child_act.size() >= act_cap_) break;
+      }
+      if (node(child, count + 1, child_forbidden, child_act, seen)) return true;
+      set(child_forbidden, row);
+    }
+    return false;
+  }
+
+  bool packing_exceeds(const Bits& allowed, const Bits& forbidden, const std::vector<int>& sorted,
+                       int room) {
+    Bits used = zero_bits();
+    int count = 0;
+    for (int c : sorted) {
+      const Bits f = and_not(pool_[c], forbidden);
+      if (disjoint(f, used)) {
+        used = or_bits(used, f);
+        if (++count > room) return true;
+      }
+    }
+    Bits excluded = or_bits(allowed, used);
+    while (count <= room) {
+      const int c = new_certificate(excluded, forbidden);
+      if (c < 0) return false;
+      const Bits more = and_not(pool_[c], forbidden);
+      if (popcount(more) == 0) return true;
+      excluded = or_bits(excluded, more);
+      ++count;
+    }
+    return true;
+  }
+
+  // Exact bound: is there a set H of at most `room` non-forbidden rows meeting the free
+  // part of every active certificate? 1: no (prune); 0: unknown or yes; 2: a witness.
+  // Implicit hitting set: a hitting set found is tested by the LP; a new certificate
+  // joins the family and the master runs again (at most hs_rounds_ times).
+  int hitting_set_bound(const Bits& allowed, int count, const Bits& forbidden,
+                        const std::vector<int>& sorted, int room) {
+    std::vector<Bits> family;
+    family.reserve(sorted.size() + hs_rounds_);
+    // Any subfamily gives a valid bound; the smallest free parts bind the most.
+    for (int c : sorted) {
+      if (static_cast<int>(family.size()) >= hs_family_) break;
+      family.push_back(and_not(pool_[c], forbidden));
+    }
+    for (int round = 0; round <= hs_rounds_; ++round) {
+      long budget = hs_budget_;
+      Bits hit = zero_bits();
+      const int found = hs_search(family, hit, forbidden, room, budget);
+      if (found == 0) return 1;  // no hitting set: prune
+      if (found < 0 || round == hs_rounds_) return 0;
+      const Bits trial = or_bits(allowed, hit);
+      const int c = new_certificate(trial, forbidden);
+      if (c < 0) {
+        record(trial, count + popcount(hit));
+        return 2;
+      }
+      const Bits f = and_not(pool_[c], forbidden);
+      if (popcount(f) == 0) return 1;
+      family.push_back(f);
+    }
+    return 0;
+  }
+
+  // 1: `hit` (extended) meets every set; 0: no such extension within `room`; -1: budget.
+  int hs_search(const std::vector<Bits>& family, Bits& hit, Bits banned, int room, long& budget) {
+    ++hs_nodes_;
+    if (--budget < 0) return -1;
+    // The smallest set not yet hit; a greedy packing of unhit sets bounds from below.
+    int best = -1, best_size = 1 << 30;
+    for (size_t j = 0; j < family.size(); ++j) {
+      if (!disjoint(family[j], hit)) continue;
+      const int s = popcount(and_not(family[j], banned));
+      if (s < best_size) best_size = s, best = static_cast<int>(j);
+    }
+    if (best < 0) return 1;
+    if (room == 0 || best_size == 0) return 0;
+    if (room < 8) {
+      Bits used = zero_bits();
+      int packed = 0;
+      for (const Bits& f : family) {
+        if (!disjoint(f, hit)) continue;
+        const Bits g = and_not(f, banned);
+        if (disjoint(g, used)) {
+          used = or_bits(used, g);
+          if (++packed > room) return 0;
+        }
+      }
+    }
+    {
+      std::vector<const Bits*> unhit;
+      std::vector<Bits> reduced;
+      reduced.reserve(family.size());
+      for (const Bits& f : family)
+        if (disjoint(f, hit)) reduced.push_back(and_not(f, banned));
+      for (const Bits& f : reduced) unhit.push_back(&f);
+      std::vector<int> degree;
+      if (degree_bound_exceeds(unhit, room, m_, degree)) return 0;
+    }
+    const Bits choices = and_not(family[best], banned);
+    int result = 0;
+    for_each_bit(choices, [&](int i) {
+      if (result != 0) return;
+      Bits h = hit;
+      set(h, i);
+      const int r = hs_search(family, h, banned, room - 1, budget);
+      if (r == 1) hit = h;
+      if (r != 0) result = r;
+      set(banned, i);
+    });
+    return result;
+  }
+
+  int m_ = 0, n_ = 0;
+  int limit_;
+  bool packing_;
+  int hs_room_;
+  long hs_budget_;
+  int hs_rounds_;
+  int hs_family_;
+  size_t act_cap_;
+  bool minimise_;
+  std::vector<double> raw_, unit_;
+  std::unique_ptr<TableauLP> lp_;
+  std::vector<Bits> pool_;
+  std::vector<int> support_;
+  std::vector<double> values_;
+  std::vector<int> free_, bucket_, hits_, degree_;
+  std::vector<Bits> free_bits_;
+  std::vector<const Bits*> free_sets_;
+  clock::time_point deadline_;
+  Bits best_ = zero_bits();
+  bool have_best_ = false;
+  std::string outcome_ = "not run", message_;
+  double seconds_ = 0.0;
+  long pruned_degree_ = 0;
+  long nodes_ = 0, pruned_packing_ = 0, pruned_hs_ = 0, hs_nodes_ = 0, rejected_ = 0;
+};
+
+// Safe check of one certificate from Python (tests): rows of W and the support.
+py::object check_certificate(py::array_t<double, py::array::c_style | py::array::forcecast> weight,
+                             std::vector<int> support) {
+  auto w = weight.unchecked<2>();
+  const int m = static_cast<int>(w.shape(0)), n = static_cast<int>(w.shape(1));
+  std::vector<double> raw(static_cast<size_t>(m) * n);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) raw[i * n + j] = w(i, j);
+  for (int i : support)
+    if (i < 0 || i >= m) throw std::invalid_argument("support index out of range");
+  std::vector<double> lam;
+  if (!certificate_is_safe(n, raw, support, lam)) return py::none();
+  py::list out;
+  for (double v : lam) out.append(v);
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_cellsearch, mod) {
+  mod.doc() = "Compiled core of the one-layer cell search (see cellsearch.cpp).";
+  py::class_<Search>(mod, "Search")
+      .def(py::init<py::array_t<double, py::array::c_style | py::array::forcecast>, int, bool, int,
+                    long, int, int, int, bool, double>(),
+           py::arg("weight"), py::arg("limit"), py::arg("packing") = true, py::arg("hs_room") = 0,
+           py::arg("hs_budget") = 0, py::arg("hs_rounds") = 0, py::arg("hs_family") = 256, py::arg("act_cap") = 1 << 30, py::arg("minimise") = false,
+           py::arg("time_limit") = 0.0)
+      .def("run",
+           [](Search& s) {
+             {
+               py::gil_scoped_release release;
+               s.search();
+             }
+             return s.result();
+           })
+      .def("certificates", &Search::certificates);
+  mod.def("check_certificate", &check_certificate, py::arg("weight"), py::arg("support"));
+}

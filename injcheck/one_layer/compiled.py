@@ -1,0 +1,185 @@
+"""The compiled search core (``_cellsearch``, C++ via pybind11) behind the count budget.
+
+It runs the search of :mod:`.gordan` for generic ``W`` (count budget ``|A| <= limit``):
+a dense simplex for the certificate LPs, certificates re-checked in safe floating
+point before they prune (see ``_core/cellsearch.cpp``), active certificates kept
+incrementally down the tree, a packing bound and an exact hitting-set bound over the
+active certificates (implicit hitting set: a hitting set is tested by the LP and either
+is a witness or adds a certificate). Witness sets come back as allowed rows; the cell
+point is computed and verified here, in Python, as for every other method.
+
+If the core reports trouble (a certificate that fails its safe check, a degenerate LP),
+the search is repeated with the pure-Python :class:`.gordan.GordanSearch`, which is also
+the test oracle for this module.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _cellsearch
+from .geometry import cell_point
+from .gordan import GordanSearch, SearchResult
+
+__all__ = ["CompiledSearch", "CoreOptions", "check_certificate"]
+
+
+@dataclass(frozen=True)
+class CoreOptions:
+    """Tuning of the compiled search (defaults: what measured best, docs/one_layer.md).
+
+    packing : bool
+        The disjoint-certificate bound.
+    hs_room : int
+        Run the exact hitting-set bound at nodes with at most this many releases left.
+    hs_budget : int
+        Nodes of the hitting-set branch and bound per call (beyond it: no pruning).
+    hs_rounds : int
+        Implicit-hitting-set rounds per node (LP tests of a hitting set found).
+    hs_family : int
+        The bound uses at most this many active certificates (smallest free parts first).
+    act_cap : int
+        A child inherits at most this many active certificates (smallest free parts first).
+    """
+
+    packing: bool = True
+    hs_room: int = 0
+    hs_budget: int = 2000
+    hs_rounds: int = 3
+    hs_family: int = 256
+    act_cap: int = 300
+
+
+def check_certificate(weight: np.ndarray, support) -> np.ndarray | None:
+    """The core's safe check of a Gordan certificate: positive weights, or None.
+
+    ``support`` must have ``n + 1`` rows; the weights solve ``W_S^T lam = 0, sum lam = 1``
+    and are returned only when an a-posteriori error bound proves every exact weight > 0.
+    """
+    lam = _cellsearch.check_certificate(np.ascontiguousarray(weight, float), list(support))
+    return None if lam is None else np.array(lam)
+
+
+class CompiledSearch:
+    """Count-budget search in compiled code: is there a cell with at most ``limit`` rows >= 0?
+
+    Parameters
+    ----------
+    weight : (m, n) array without zero rows, m <= 256
+    limit : int
+        Largest ``|A|`` searched for.
+    minimise : bool
+        Keep searching after a witness with a smaller limit: the last witness has the
+        fewest rows (``P*`` when the search is exhausted).
+    deadline : float or None
+        ``time.perf_counter()`` value at which to give up.
+    options : CoreOptions
+    """
+
+    def __init__(
+        self,
+        weight: np.ndarray,
+        *,
+        limit: int,
+        minimise: bool = False,
+        deadline: float | None = None,
+        options: CoreOptions | None = None,
+    ):
+        self.weight = np.ascontiguousarray(weight, dtype=float)
+        self.limit = int(limit)
+        self.minimise = minimise
+        self.deadline = deadline
+        self.options = options or CoreOptions()
+        self.ambiguous_span = False  # the count budget has no span decisions
+        self.fallback = False
+
+    def _seconds_left(self) -> float:
+        if self.deadline is None:
+            return 0.0  # the core reads 0 as "no limit"
+        return max(self.deadline - time.perf_counter(), 1e-3)
+
+    def run(self) -> SearchResult:
+        opts = self.options
+        core = _cellsearch.Search(
+            self.weight,
+            self.limit,
+            packing=opts.packing,
+            hs_room=opts.hs_room,
+            hs_budget=opts.hs_budget,
+            hs_rounds=opts.hs_rounds,
+            hs_family=opts.hs_family,
+            act_cap=opts.act_cap,
+            minimise=self.minimise,
+            time_limit=self._seconds_left(),
+        )
+        out = core.run()
+        stats = dict(out["stats"], engine="compiled")
+        if out["outcome"] == "trouble":
+            return self._fallback(out["message"], stats)
+        if out["outcome"] == "timeout" and out["found_rows"]:
+            # Minimising: the best witness so far is kept, the optimum is not proven.
+            x, allowed = self._cell(out["found_rows"])
+            return SearchResult("timeout", x, allowed, stats, out["message"])
+        if out["outcome"] != "found":
+            return SearchResult(out["outcome"], None, None, stats, out["message"])
+        x, allowed = self._cell(out["found_rows"])
+        if x is None:
+            return self._fallback("the core's witness set has no strictly negative point", stats)
+        return SearchResult("found", x, allowed, stats)
+
+    def _cell(self, rows) -> tuple[np.ndarray | None, np.ndarray]:
+        allowed = np.zeros(self.weight.shape[0], dtype=bool)
+        allowed[list(rows)] = True
+        return cell_point(self.weight, ~allowed), allowed
+
+    def _fallback(self, why: str, stats: dict) -> SearchResult:
+        """Repeat the search in pure Python (gordan) when the core cannot be trusted."""
+        self.fallback = True
+        if self.minimise:
+            return SearchResult("trouble", None, None, stats, why)
+        result = GordanSearch(
+            self.weight, budget="count", limit=self.limit, deadline=self.deadline
+        ).run()
+        result.stats = dict(result.stats, engine="gordan (core fallback)", core_trouble=why)
+        return result
+
+
+def core_applies(weight: np.ndarray) -> bool:
+    """Whether the compiled core can run on ``W`` (no zero rows, at most 256 rows)."""
+    return weight.shape[0] <= 256 and bool(np.all(np.any(weight != 0, axis=1)))
+
+
+def p_star_compiled(
+    weight: np.ndarray, deadline: float | None, options: CoreOptions | None = None
+) -> tuple[int | None, int, np.ndarray | None, dict, str]:
+    """Exact ``P*(W)`` by branch and bound in the core (same return as ``_p_star_gordan``).
+
+    An upper bound comes from the greedy heuristic; the core then minimises (every
+    witness lowers the limit) and an exhausted search proves the last witness optimal.
+    Returns ``(p_star or None, proven lower bound, witness cell point, stats, status)``.
+    """
+    from .geometry import greedy_low_depth_cell
+
+    m = weight.shape[0]
+    x_greedy = greedy_low_depth_cell(weight, m)
+    upper = m if x_greedy is None else int(np.sum(weight @ x_greedy >= 0))
+    search = CompiledSearch(
+        weight, limit=upper - 1, minimise=True, deadline=deadline, options=options
+    )
+    result = search.run()
+    stats = result.stats
+    if result.outcome == "exhausted":
+        if x_greedy is None:  # pragma: no cover - the greedy always ends in a cell
+            return None, 0, None, stats, "trouble"
+        return upper, upper, x_greedy, stats, "found"
+    if result.outcome == "found":
+        count = int(np.sum(weight @ result.x >= 0))
+        if count != int(result.allowed.sum()):
+            # The cell point sits in a cell with fewer non-negative rows than the core's set:
+            # then the core missed a smaller set, which its exhausted search rules out.
+            return None, 0, None, stats, "trouble"
+        return count, count, result.x, stats, "found"
+    return None, 0, None, stats, result.outcome
