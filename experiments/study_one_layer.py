@@ -120,7 +120,7 @@ def run_study(args, store: Path, settings: dict, ns, grids) -> int:
 def analyse(rows):
     """Per-point summary and per-n crossings (``injcheck.sweep.analysis``)."""
     summary = summarize_points(rows)
-    crossings = crossings_by_n(summary)
+    crossings = crossings_by_n(sc.informative_window(summary))
     return summary, crossings
 
 
