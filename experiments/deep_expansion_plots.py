@@ -93,7 +93,9 @@ def plot_alpha50(summary, lines, out: Path) -> None:
         )
     a1.axhline(1.0, color="grey", lw=0.8)
     a1.set_ylabel("alpha_50 = m_k / m_{k-1} at P = 1/2")
-    a2.set_ylabel("m_k at P = 1/2  over  m_1 at P = 1/2 (one layer, same n)")
+    a2.set_ylabel("m_k,50 / m_1,50 (one layer, same n, same notion)")
+    a1.set_title("needed m_k / m_{k-1}, measured at small n")
+    a2.set_title("relative to a first layer at the same n")
     for ax in (a1, a2):
         ax.set_xlabel("layer k (earlier layers at 8n)")
         ax.set_xticks([2, 3, 4])
@@ -106,3 +108,35 @@ def plot_all(groups, summary, lines, out: Path) -> None:
         if any(k.startswith(mode + ":") for k in groups):
             plot_transitions(groups, lines, out, mode)
     plot_alpha50(summary, lines, out)
+
+
+def plot_sandwich(rows, lines, out: Path) -> None:
+    """n = 2: count >= n (local), global injectivity, count >= 2n (sufficient), per depth."""
+    depths = sorted({r["depth"] for r in rows if r["depth"] > 1})
+    fig, axes = plt.subplots(1, len(depths), figsize=(4.2 * len(depths), 3.6), squeeze=False)
+    style = {
+        "count_n": ("tab:blue", "count >= n (local, necessary)"),
+        "global": ("black", "global (exact check)"),
+        "count_2n": ("tab:red", "count >= 2n (sufficient)"),
+    }
+    for ax, d in zip(axes[0], depths, strict=True):
+        for notion, (color, label) in style.items():
+            rs = [r for r in rows if r["depth"] == d and r["notion"] == notion]
+            xs = [r["ratio"] for r in rs]
+            ax.errorbar(
+                xs,
+                [r["p"] for r in rs],
+                yerr=[[r["p"] - r["lo"] for r in rs], [r["hi"] - r["p"] for r in rs]],
+                fmt="-o",
+                ms=3,
+                capsize=2,
+                color=color,
+                label=f"{label} ({rs[0]['seeds']} nets)",
+            )
+        _theory_vlines(ax, lines, d)
+        ax.set_xlabel(f"m_{d} / m_{d - 1}  (n = 2, earlier layers 8n)")
+        ax.set_ylabel("P(last layer passes)")
+        ax.set_title(f"depth {d}: the sandwich at n = 2")
+        ax.set_ylim(-0.03, 1.03)
+        ax.legend(fontsize=7)
+    _save(fig, out, "sandwich_n2")

@@ -153,6 +153,62 @@ def read_theory(path: Path) -> list[dict]:
         ]
 
 
+def sandwich_rows(records: list[dict]) -> list[dict]:
+    """n = 2 global seeds: critical widths for count >= n, global injectivity, count >= 2n.
+
+    The counts come from the circle walk (``circle_counts.py``, milliseconds per net) on the
+    same weights; the global width from the exact check's bisection.
+    """
+    from circle_counts import critical_width, min_counts
+    from deep_expansion import Config, weights
+
+    rows = []
+    for r in records:
+        if r["mode"] != "global" or r["n"] != 2 or "bisection" not in r:
+            continue
+        cfg = Config(r["n"], r["depth"], r["mode"], r["seeds"], r["time_limit"])
+        counts = min_counts(weights(cfg, r["seed"]))
+        g = r["bisection"]
+        exact = g["hi_pass"] is not None and g["hi_pass"] - g["lo_fail"] == 1
+        rows.append(
+            {
+                "depth": r["depth"],
+                "seed": r["seed"],
+                "m_prev": r["m_prev"],
+                "count_n": critical_width(counts, 2),
+                "global": g["hi_pass"] if exact else None,
+                "count_2n": critical_width(counts, 4),
+                "exact_local": r["local_bisection"]["hi_pass"],
+            }
+        )
+    return rows
+
+
+def sandwich_curves(rows: list[dict], m_max: int) -> list[dict]:
+    """P(critical width <= m) per depth and notion (None = not reached up to m_max)."""
+    out = []
+    for d in sorted({r["depth"] for r in rows}):
+        rs = [r for r in rows if r["depth"] == d]
+        for notion in ("count_n", "global", "count_2n"):
+            vals = [r[notion] for r in rs]
+            for m in range(2, m_max + 1):
+                k = sum(1 for v in vals if v is not None and v <= m)
+                lo, hi = wilson_interval(k, len(vals))
+                out.append(
+                    {
+                        "depth": d,
+                        "notion": notion,
+                        "m": m,
+                        "ratio": m / rs[0]["m_prev"],
+                        "p": k / len(vals),
+                        "lo": lo,
+                        "hi": hi,
+                        "seeds": len(vals),
+                    }
+                )
+    return out
+
+
 def report(records: list[dict], out: Path, figures: bool = True) -> list[dict]:
     """Write ``curves.csv``, ``summary.csv`` (and figures); return the summary rows."""
     groups = group(records)
@@ -164,8 +220,19 @@ def report(records: list[dict], out: Path, figures: bool = True) -> list[dict]:
     summary = summary_rows(groups)
     write_csv(out / "curves.csv", curves)
     write_csv(out / "summary.csv", summary)
+    sandwich = sandwich_rows(records)
+    if sandwich:
+        write_csv(out / "sandwich_n2.csv", sandwich)
+        m_max = max(r["m_max"] for r in records if r["mode"] == "global" and r["n"] == 2)
+        write_csv(out / "sandwich_n2_curves.csv", sandwich_curves(sandwich, m_max))
     if figures and summary:
         from deep_expansion_plots import plot_all  # experiments/deep_expansion_plots.py
 
         plot_all(groups, summary, read_theory(out / "theory_lines.csv"), out)
+        if sandwich:
+            from deep_expansion_plots import plot_sandwich
+
+            plot_sandwich(
+                sandwich_curves(sandwich, m_max), read_theory(out / "theory_lines.csv"), out
+            )
     return summary
