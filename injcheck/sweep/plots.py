@@ -1,28 +1,45 @@
 """Plots of a sweep (PNG and PDF): transition curves, P*/n against theory, alpha_50 vs 1/n.
 
-Theory lines come from :mod:`injcheck.theory` (``capacity(method)`` and
-``ground_state(alpha, method)`` for ``method`` in ``rs``, ``1rsb``, ``frsb``), imported
-lazily. A missing function or a method that fails is left out of the plot and named in
-the legend and in :attr:`TheoryLines.notes`; it never stops a report.
+Theory lines come from the shipped theory table (:mod:`injcheck.theory.tables`: RS, 1RSB
+and full-RSB ``e*(alpha)`` and capacities), read in milliseconds; nothing is solved while
+a report is drawn. Outside the table's alpha range only values already in the theory cache
+are drawn, and :attr:`TheoryLines.notes` says so. A table that cannot be read is named in
+the notes and leaves the plots without theory; it never stops a report.
+
+Each ``*_figure`` function builds a figure (for tests and notebooks); the ``plot_*``
+functions save it as PNG and PDF and close it.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
-import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .analysis import Extrapolation, logistic
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from ..theory.tables import TheoryTable
+
 THEORY_METHODS = {"rs": "RS / plain RDT", "1rsb": "1RSB", "frsb": "full RSB"}
-_THEORY_STYLE = {"rs": ":", "1rsb": "--", "frsb": "-."}
-_THEORY_BUDGET_S = 60.0  # per method, for the e*(alpha) curve
+# 1RSB and full RSB differ by 0.3% in capacity: colour and dash both differ so that the
+# two stay apart in print and in greyscale.
+_THEORY_STYLE = {
+    "rs": {"color": "0.35", "ls": ":", "lw": 1.4},
+    "1rsb": {"color": "#b2182b", "ls": "--", "lw": 1.2},
+    "frsb": {"color": "#2166ac", "ls": "-.", "lw": 1.2},
+}
+_THEORY_SHORT = {"rs": "RS", "1rsb": "1RSB", "frsb": "fRSB"}
+_CURVE_STEP = 0.01  # alpha spacing of the drawn e*(alpha) curves (interpolated)
+_DODGE = 0.25  # total horizontal spread of the n series, as a share of the alpha spacing
+_FIGSIZE = (7.5, 4.6)
+ALPHA_LABEL = r"$\alpha = m/n$"
 
 
 @dataclass
@@ -41,9 +58,9 @@ class TheoryLines:
 
 
 def theory_lines(
-    alpha_min: float, alpha_max: float, depth: int = 1, n_grid: int = 30
+    alpha_min: float, alpha_max: float, depth: int = 1, table: TheoryTable | None = None
 ) -> TheoryLines:
-    """Capacities and ``e*(alpha)`` curves from :mod:`injcheck.theory`, as far as available.
+    """Capacities and ``e*(alpha)`` curves for ``alpha_min <= alpha <= alpha_max``.
 
     Parameters
     ----------
@@ -51,84 +68,58 @@ def theory_lines(
         Range of the ``e*(alpha)`` curves.
     depth : int
         The one-layer theory is only drawn for ``depth == 1``.
-    n_grid : int
-        Points per curve.
+    table : TheoryTable, optional
+        Default: the shipped table (:func:`injcheck.theory.tables.load_table`).
     """
     lines = TheoryLines()
     if depth != 1:
         lines.notes.append(f"theory lines are for one layer; this sweep has depth {depth}")
         return lines
-    try:
-        # import_module looks in sys.modules first (so a substituted theory module is
-        # honoured), while "import injcheck.theory" would read the package attribute.
-        theory = importlib.import_module("injcheck.theory")
-    except Exception as exc:  # noqa: BLE001 - theory is optional for a report
-        lines.notes.append(f"injcheck.theory could not be imported ({type(exc).__name__}: {exc})")
-        return lines
-    capacity = getattr(theory, "capacity", None)
-    ground_state = getattr(theory, "ground_state", None)
-    if capacity is None:
-        lines.notes.append("injcheck.theory.capacity is missing: no capacity lines")
-    if ground_state is None:
-        lines.notes.append("injcheck.theory.ground_state is missing: no e*(alpha) curves")
-    # e*(alpha) is only meaningful above alpha = 1 (fewer rows than n give P* = 0).
-    grid = np.linspace(max(alpha_min, 1.05), max(alpha_max, alpha_min + 1e-3), n_grid)
+    from ..theory import tables
+
+    if table is None:
+        try:
+            table = tables.load_table()
+        except tables.TheoryTableError as exc:
+            lines.notes.append(f"no theory lines: {exc}")
+            return lines
+    lines.capacities = {
+        m: float(table.capacities[m]) for m in THEORY_METHODS if m in table.capacities
+    }
+    lo, hi = float(alpha_min), max(float(alpha_max), float(alpha_min) + _CURVE_STEP)
+    grid = np.linspace(lo, hi, max(2, int(math.ceil((hi - lo) / _CURVE_STEP)) + 1))
+    outside = ~table.covers(grid)
     for method in THEORY_METHODS:
-        if capacity is not None:
-            try:
-                lines.capacities[method] = float(capacity(method))
-            except Exception as exc:  # noqa: BLE001
-                lines.notes.append(f"capacity({method!r}) failed: {type(exc).__name__}: {exc}")
-        if ground_state is not None:
-            values = np.full(grid.size, np.nan)
-            start = time.perf_counter()
-            failures: list[str] = []
-            done = 0
-            for i in _coarse_to_fine(grid.size):
-                a = grid[i]
-                if time.perf_counter() - start > _THEORY_BUDGET_S:
-                    lines.notes.append(
-                        f"ground_state(alpha, {method!r}) is slow: {done} of {grid.size} points "
-                        f"drawn within {_THEORY_BUDGET_S:.0f} s (cached for the next report)"
-                    )
-                    break
-                done += 1
-                try:
-                    values[i] = float(ground_state(float(a), method))
-                except Exception as exc:  # noqa: BLE001 - a failing point leaves a gap
-                    failures.append(f"{a:.2f} ({type(exc).__name__}: {exc})")
-            if failures:
-                lines.notes.append(
-                    f"ground_state(alpha, {method!r}) failed at {len(failures)} of {grid.size} "
-                    f"alphas, e.g. {failures[0]}"
-                )
-            if np.isfinite(values).any():
-                lines.curves[method] = (grid, values)
+        if method not in table.e_star:
+            lines.notes.append(f"the theory table has no {THEORY_METHODS[method]} e*(alpha)")
+            continue
+        y = table.ground_state(grid, method)
+        for i in np.flatnonzero(outside):
+            value = tables.cached_ground_state(float(grid[i]), method)
+            y[i] = np.nan if value is None else value
+        if np.isfinite(y).any():
+            lines.curves[method] = (grid, y)
+        if outside.any():
+            lines.notes.append(
+                f"e*(alpha), {THEORY_METHODS[method]}: the shipped table covers alpha in "
+                f"[{table.alpha_range[0]:g}, {table.alpha_range[1]:g}]; outside it "
+                f"{int(np.isfinite(y[outside]).sum())} of {int(outside.sum())} points "
+                "came from the theory cache, the rest are not drawn"
+            )
     return lines
 
 
-def _coarse_to_fine(size: int) -> list[int]:
-    """Indices ``0, size-1, middle, quarters, ...``: a curve cut short by the time budget
-    still spans the whole range."""
-    order = [0, size - 1] if size > 1 else [0]
-    step = size - 1
-    while step > 1:
-        half = step // 2
-        order += [i + half for i in range(0, size - 1 - half, step)]
-        step = half
-    seen: set[int] = set()
-    return [i for i in order + list(range(size)) if not (i in seen or seen.add(i))]
-
-
-def _save(fig, out_base: str) -> list[str]:
-    paths = []
-    for ext in ("png", "pdf"):
-        path = f"{out_base}.{ext}"
-        fig.savefig(path, dpi=150 if ext == "png" else None, bbox_inches="tight")
-        paths.append(path)
+def _save(fig: Figure, out_base: str) -> list[str]:
     import matplotlib.pyplot as plt
 
-    plt.close(fig)
+    paths = []
+    try:
+        for ext in ("png", "pdf"):
+            path = f"{out_base}.{ext}"
+            fig.savefig(path, dpi=150 if ext == "png" else None, bbox_inches="tight")
+            paths.append(path)
+    finally:
+        plt.close(fig)
     return paths
 
 
@@ -139,19 +130,155 @@ def _by_n(summary: Sequence[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
     return dict(sorted(groups.items()))
 
 
+def dodge_offsets(summary: Sequence[dict[str, Any]]) -> dict[int, float]:
+    """Horizontal offset per ``n`` so that series at the same alpha do not hide each other.
+
+    The series spread over ``_DODGE`` of the smallest spacing of the nominal alpha grid,
+    centred on the true alpha (fitted curves are drawn at the true alpha).
+    """
+    ns = sorted({r["n"] for r in summary})
+    nominal = sorted(
+        {r["alpha_nominal"] if r.get("alpha_nominal") is not None else r["alpha"] for r in summary}
+    )
+    gaps = np.diff(nominal)
+    gaps = gaps[gaps > 1e-9]
+    spacing = float(gaps.min()) if gaps.size else 1.0
+    if len(ns) < 2:
+        return dict.fromkeys(ns, 0.0)
+    shifts = np.linspace(-0.5, 0.5, len(ns)) * _DODGE * spacing
+    return {n: float(s) for n, s in zip(ns, shifts, strict=True)}
+
+
+def _new_axes():
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=_FIGSIZE, layout="constrained")
+
+
+def _legend(ax, **kwargs) -> None:
+    from matplotlib.legend_handler import HandlerTuple
+
+    ax.legend(
+        fontsize=8,
+        loc="center left",
+        bbox_to_anchor=(1.01, 0.5),
+        handler_map={tuple: HandlerTuple(ndivide=1)},
+        **kwargs,
+    )
+
+
 def _theory_capacity_lines(ax, theory: TheoryLines, *, vertical: bool = True) -> None:
-    """The theory capacities as lines across the plot (vertical on an alpha axis)."""
+    """The theory capacities as lines across the plot (vertical on an alpha axis), each
+    with a short tag beside it: the lowest to its left (below), the others to its right
+    (above), so that the close 1RSB and full-RSB lines stay readable."""
     line = ax.axvline if vertical else ax.axhline
-    for method, value in theory.capacities.items():
-        line(
-            value,
-            color="0.3",
-            ls=_THEORY_STYLE[method],
-            lw=1.0,
-            label=f"{THEORY_METHODS[method]} capacity {value:.3f}",
-        )
+    order = sorted(theory.capacities, key=theory.capacities.get)
+    for rank, method in enumerate(order):
+        value = theory.capacities[method]
+        style = _THEORY_STYLE[method]
+        line(value, **style, label=f"{THEORY_METHODS[method]} capacity {value:.3f}")
+        first = rank == 0
+        if vertical:
+            ax.annotate(
+                _THEORY_SHORT[method],
+                (value, 0.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(-3 if first else 3, 4),
+                textcoords="offset points",
+                ha="right" if first else "left",
+                va="bottom",
+                fontsize=7,
+                color=style["color"],
+                annotation_clip=True,
+            )
+        else:
+            ax.annotate(
+                _THEORY_SHORT[method],
+                (1.0, value),
+                xycoords=("axes fraction", "data"),
+                xytext=(-4, -2 if first else 2),
+                textcoords="offset points",
+                ha="right",
+                va="top" if first else "bottom",
+                fontsize=7,
+                color=style["color"],
+                annotation_clip=True,
+            )
     if theory.missing_label:
         ax.plot([], [], " ", label=theory.missing_label)
+
+
+def transition_figure(
+    summary: Sequence[dict[str, Any]],
+    crossings: Sequence[dict[str, Any]],
+    theory: TheoryLines,
+    title: str = "",
+) -> Figure:
+    """P(injective) vs alpha, one series per n (dodged), Wilson 95% bars, fitted logistic
+    curves (in the legend with their alpha_50), unknown counts next to their points, theory
+    capacities as vertical lines."""
+    fig, ax = _new_axes()
+    fits = {c["n"]: c for c in crossings}
+    all_alpha = [r["alpha"] for r in summary]
+    grid = np.linspace(min(all_alpha), max(all_alpha), 300) if all_alpha else np.array([])
+    shift = dodge_offsets(summary)
+    entries: list[tuple[Any, str]] = []  # (handle, label); a tuple handle is drawn overlaid
+    total_unknown = 0
+    for i, (n, rows) in enumerate(_by_n(summary).items()):
+        color = f"C{i % 10}"
+        a = np.array([r["alpha"] for r in rows]) + shift[n]
+        f = np.array([r["frac_injective"] for r in rows])
+        lo = np.array([r["ci_low"] for r in rows])
+        hi = np.array([r["ci_high"] for r in rows])
+        ok = np.isfinite(f)
+        yerr = np.clip(np.vstack([f[ok] - lo[ok], hi[ok] - f[ok]]), 0.0, None)
+        points = ax.errorbar(a[ok], f[ok], yerr=yerr, fmt="o", ms=4, capsize=2.5, color=color)
+        fit = fits.get(n)
+        if fit and math.isfinite(fit["alpha50"]) and grid.size:
+            (curve,) = ax.plot(
+                grid, logistic(grid, fit["alpha50"], fit["slope"]), color=color, lw=1.2, alpha=0.8
+            )
+            entries.append(((points, curve), f"n = {n}, logistic fit {_a50(fit['alpha50'])}"))
+        else:
+            entries.append((points, f"n = {n}, no fit"))
+        total_unknown += _unknown_labels(ax, rows, a, color)
+    ax.axhline(0.5, color="0.75", lw=0.8, zorder=0)
+    _theory_capacity_lines(ax, theory)
+    if total_unknown:
+        ax.plot([], [], " ", label=f"u=k: k unknown trials ({total_unknown} in all)")
+    ax.set_xlabel(_alpha_label(summary))
+    ax.set_ylabel("P(injective), decided trials, 95% Wilson CI")
+    ax.set_ylim(-0.03, 1.03)
+    ax.margins(x=0.07)  # room for the u=k labels right of the last points
+    ax.set_title(title or "Injectivity transition")
+    handles, labels = ax.get_legend_handles_labels()
+    _legend(ax, handles=[h for h, _ in entries] + handles, labels=[t for _, t in entries] + labels)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def _unknown_labels(ax, rows: Sequence[dict[str, Any]], alphas: np.ndarray, color: str) -> int:
+    """Write ``u=k`` right of each point with unknown trials; return their total."""
+    total = 0
+    for r, x in zip(rows, alphas, strict=True):
+        total += r["unknown"]
+        if r["unknown"]:
+            y = r["frac_injective"] if math.isfinite(r["frac_injective"]) else 0.5
+            ax.annotate(
+                f"u={r['unknown']}",
+                (x, y),
+                textcoords="offset points",
+                xytext=(4, 0),
+                ha="left",
+                va="center",
+                fontsize=7,
+                color=color,
+            )
+    return total
+
+
+def _a50(value: float) -> str:
+    return rf"$\alpha_{{50}}$ = {value:.2f}"
 
 
 def plot_transition(
@@ -161,70 +288,22 @@ def plot_transition(
     out_base: str,
     title: str = "",
 ) -> list[str]:
-    """P(injective) vs alpha, one line per n, Wilson 95% bars, fitted logistic curves,
-    unknown counts written next to their points, theory capacities as vertical lines."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7.5, 4.8))
-    fits = {c["n"]: c for c in crossings}
-    all_alpha = [r["alpha"] for r in summary]
-    grid = np.linspace(min(all_alpha), max(all_alpha), 300) if all_alpha else np.array([])
-    total_unknown = 0
-    for i, (n, rows) in enumerate(_by_n(summary).items()):
-        color = f"C{i % 10}"
-        a = np.array([r["alpha"] for r in rows])
-        f = np.array([r["frac_injective"] for r in rows])
-        lo = np.array([r["ci_low"] for r in rows])
-        hi = np.array([r["ci_high"] for r in rows])
-        ok = np.isfinite(f)
-        yerr = np.clip(np.vstack([f[ok] - lo[ok], hi[ok] - f[ok]]), 0.0, None)
-        ax.errorbar(
-            a[ok], f[ok], yerr=yerr, fmt="o", ms=4, capsize=3, color=color, label=f"n = {n}"
-        )
-        fit = fits.get(n)
-        if fit and math.isfinite(fit["alpha50"]) and grid.size:
-            ax.plot(
-                grid, logistic(grid, fit["alpha50"], fit["slope"]), color=color, lw=1.2, alpha=0.8
-            )
-        for r in rows:
-            total_unknown += r["unknown"]
-            if r["unknown"]:
-                y = r["frac_injective"] if math.isfinite(r["frac_injective"]) else 0.5
-                ax.annotate(
-                    f"u={r['unknown']}",
-                    (r["alpha"], y),
-                    textcoords="offset points",
-                    xytext=(4, -10),
-                    fontsize=7,
-                    color=color,
-                )
-    ax.axhline(0.5, color="0.75", lw=0.8, zorder=0)
-    _theory_capacity_lines(ax, theory)
-    if total_unknown:
-        ax.plot([], [], " ", label=f"u=k: k unknown trials ({total_unknown} in all)")
-    ax.set_xlabel(_alpha_label(summary))
-    ax.set_ylabel("P(injective) (decided trials, 95% Wilson)")
-    ax.set_ylim(-0.03, 1.03)
-    ax.set_title(title or "Injectivity transition")
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    ax.grid(alpha=0.3)
-    return _save(fig, out_base)
+    """:func:`transition_figure` saved as ``out_base``.png/.pdf."""
+    return _save(transition_figure(summary, crossings, theory, title), out_base)
 
 
-def plot_pstar(
-    summary: Sequence[dict[str, Any]], theory: TheoryLines, out_base: str, title: str = ""
-) -> list[str]:
-    """Mean P*/n +- one standard deviation per n vs alpha, against the e*(alpha) curves."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+def pstar_figure(summary: Sequence[dict[str, Any]], theory: TheoryLines, title: str = "") -> Figure:
+    """Mean P*/n +- one standard deviation per n (dodged) vs alpha, against the e*(alpha)
+    curves, with an inset zooming on where the 1RSB and full-RSB curves cross P*/n = 1."""
+    fig, ax = _new_axes()
+    shift = dodge_offsets(summary)
     any_data = False
     for i, (n, rows) in enumerate(_by_n(summary).items()):
         rows = [r for r in rows if r["pstar_count"] > 0]
         if not rows:
             continue
         any_data = True
-        a = np.array([r["alpha"] for r in rows])
+        a = np.array([r["alpha"] for r in rows]) + shift[n]
         mean = np.array([r["pstar_over_n_mean"] for r in rows])
         sd = np.nan_to_num(np.array([r["pstar_over_n_sd"] for r in rows]))
         ax.errorbar(
@@ -234,21 +313,11 @@ def plot_pstar(
             fmt="o-",
             ms=4,
             lw=0.8,
-            capsize=3,
+            capsize=2.5,
             color=f"C{i % 10}",
-            label=f"n = {n} (mean +- sd)",
+            label=f"n = {n}, mean ± sd",
         )
-    for method, (x, y) in theory.curves.items():
-        ok = np.isfinite(y)  # gaps (failed or skipped points) are bridged, sparse ones marked
-        ax.plot(
-            x[ok],
-            y[ok],
-            marker="." if ok.sum() < 0.8 * ok.size else None,
-            color="0.2",
-            ls=_THEORY_STYLE[method],
-            lw=1.3,
-            label=f"e*(alpha), {THEORY_METHODS[method]}",
-        )
+    _theory_curves(ax, theory)
     missing = [THEORY_METHODS[m] for m in THEORY_METHODS if m not in theory.curves]
     if missing:
         ax.plot([], [], " ", label=f"e* n/a: {', '.join(missing)}")
@@ -265,24 +334,67 @@ def plot_pstar(
         )
     ax.set_xlabel(_alpha_label(summary))
     ax.set_ylabel("P*/n")
+    ax.margins(x=0.04)
     ax.set_title(title or "Minimal fraction of non-negative pre-activations")
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    _legend(ax)
     ax.grid(alpha=0.3)
-    return _save(fig, out_base)
+    _capacity_inset(ax, theory)
+    return fig
 
 
-def plot_alpha50(
+def _theory_curves(ax, theory: TheoryLines) -> None:
+    for method, (x, y) in theory.curves.items():
+        ax.plot(x, y, **_THEORY_STYLE[method], label=rf"$e^*(\alpha)$, {THEORY_METHODS[method]}")
+
+
+def _capacity_inset(ax, theory: TheoryLines) -> None:
+    """Zoom on e* = 1 around the 1RSB and full-RSB capacities (too close to tell apart at
+    full scale); only when both curves cover the window."""
+    both = {"1rsb", "frsb"}
+    if not (both <= theory.curves.keys() and both <= theory.capacities.keys()):
+        return
+    c_lo, c_hi = sorted((theory.capacities["1rsb"], theory.capacities["frsb"]))
+    pad = max(4 * (c_hi - c_lo), 0.05)
+    window = (c_lo - pad, c_hi + pad)
+    x = theory.curves["frsb"][0]
+    if x[0] > window[0] or x[-1] < window[1]:
+        return
+    inset = ax.inset_axes((0.05, 0.56, 0.36, 0.38))
+    for method in ("1rsb", "frsb"):
+        xs, ys = theory.curves[method]
+        keep = (xs >= window[0]) & (xs <= window[1])
+        inset.plot(xs[keep], ys[keep], **_THEORY_STYLE[method])
+        inset.axvline(theory.capacities[method], **{**_THEORY_STYLE[method], "lw": 0.8})
+    inset.axhline(1.0, color="0.6", lw=0.8)
+    inset.set_xlim(*window)
+    ys = np.concatenate(
+        [theory.curves[m][1][(x >= window[0]) & (x <= window[1])] for m in ("1rsb", "frsb")]
+    )
+    ys = ys[np.isfinite(ys)]
+    if ys.size:
+        inset.set_ylim(ys.min(), ys.max())
+    inset.tick_params(labelsize=6)
+    inset.set_title(r"zoom: capacities, $e^* = 1$", fontsize=7)
+    inset.grid(alpha=0.3)
+    ax.indicate_inset_zoom(inset, edgecolor="0.5", alpha=0.6)
+
+
+def plot_pstar(
+    summary: Sequence[dict[str, Any]], theory: TheoryLines, out_base: str, title: str = ""
+) -> list[str]:
+    """:func:`pstar_figure` saved as ``out_base``.png/.pdf."""
+    return _save(pstar_figure(summary, theory, title), out_base)
+
+
+def alpha50_figure(
     crossings: Sequence[dict[str, Any]],
     extrapolations: Sequence[Extrapolation],
     theory: TheoryLines,
-    out_base: str,
     title: str = "",
-) -> list[str]:
+) -> Figure:
     """alpha_50(n) with 95% profile intervals vs 1/n, the 1/n extrapolation and its
     interval at 1/n = 0, and theory capacities as horizontal lines."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    fig, ax = _new_axes()
     ok = [c for c in crossings if math.isfinite(c["alpha50"])]
     if ok:
         x = np.array([1.0 / c["n"] for c in ok])
@@ -300,7 +412,7 @@ def plot_alpha50(
             fmt="o",
             capsize=3,
             color="C0",
-            label="alpha_50(n), 95% profile CI",
+            label=r"$\alpha_{50}(n)$, 95% profile CI",
         )
         for c, xi, yi in zip(ok, x, y, strict=True):
             ax.annotate(
@@ -314,7 +426,7 @@ def plot_alpha50(
             ex.value + ex.slope * xs,
             color="C1",
             lw=1.2,
-            label=f"fit alpha_50 = a + c/n (n = {ex.sizes})",
+            label=rf"fit $\alpha_{{50}} = a + c/n$ (n = {ex.sizes})",
         )
         ax.errorbar(
             [0.0],
@@ -323,7 +435,7 @@ def plot_alpha50(
             fmt="s",
             color="C1",
             capsize=4,
-            label=f"n -> inf: {ex.value:.2f} [{ex.ci_low:.2f}, {ex.ci_high:.2f}]",
+            label=f"n → ∞: {ex.value:.2f} [{ex.ci_low:.2f}, {ex.ci_high:.2f}]",
         )
     _theory_capacity_lines(ax, theory, vertical=False)
     if not ok:
@@ -337,14 +449,26 @@ def plot_alpha50(
             color="0.4",
         )
     ax.set_xlim(left=-0.01)
+    ax.margins(x=0.08)
     ax.set_xlabel("1/n")
-    ax.set_ylabel("alpha_50 (50% injective)")
+    ax.set_ylabel(r"$\alpha_{50}$, 50% injective")
     ax.set_title(title or "Finite-size scaling of the 50% crossing")
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    _legend(ax)
     ax.grid(alpha=0.3)
-    return _save(fig, out_base)
+    return fig
+
+
+def plot_alpha50(
+    crossings: Sequence[dict[str, Any]],
+    extrapolations: Sequence[Extrapolation],
+    theory: TheoryLines,
+    out_base: str,
+    title: str = "",
+) -> list[str]:
+    """:func:`alpha50_figure` saved as ``out_base``.png/.pdf."""
+    return _save(alpha50_figure(crossings, extrapolations, theory, title), out_base)
 
 
 def _alpha_label(summary: Sequence[dict[str, Any]]) -> str:
     depth = max((r["depth"] for r in summary), default=1)
-    return "alpha = m/n" if depth == 1 else "alpha (realised expansion per layer)"
+    return ALPHA_LABEL if depth == 1 else r"$\alpha$ (realised expansion per layer)"

@@ -1,12 +1,11 @@
 import csv
-import sys
-import types
 
 import pytest
 from sweep_helpers import fake_spec, run_cli
 
 from injcheck.exceptions import StoreError
 from injcheck.sweep import make_report, run_sweep
+from injcheck.theory import tables
 
 PLOTS = ("transition", "pstar", "alpha50")
 
@@ -24,15 +23,7 @@ def store(tmp_path_factory):
     return path
 
 
-def _fake_theory(monkeypatch, **funcs):
-    module = types.ModuleType("injcheck.theory")
-    module.__dict__.update(funcs)
-    monkeypatch.setitem(sys.modules, "injcheck.theory", module)
-
-
-def test_report_writes_csv_png_pdf(store, tmp_path, monkeypatch):
-    caps = {"rs": 7.6477, "1rsb": 6.7157, "frsb": 6.698}
-    _fake_theory(monkeypatch, capacity=lambda m: caps[m], ground_state=lambda a, m: a / caps[m])
+def test_report_writes_csv_png_pdf(store, tmp_path):
     out = tmp_path / "report"
     report = make_report(store, out, parquet=True)
     for name in (
@@ -57,12 +48,22 @@ def test_report_writes_csv_png_pdf(store, tmp_path, monkeypatch):
 
 
 def test_missing_theory_is_noted_not_fatal(store, tmp_path, monkeypatch):
-    _fake_theory(monkeypatch, capacity=lambda m: {"rs": 7.6477}[m])  # no ground_state, no 1rsb/frsb
+    only_rs = tables.write_table(
+        {
+            "format": tables.TABLE_FORMAT,
+            "alpha": [1.0, 5.0, 10.0],
+            "e_star": {"rs": [0.0, 0.43, 1.58]},
+            "capacities": {"rs": 7.6477},
+        },
+        tmp_path / "rs_only.json",
+    )
+    table = tables.load_table(only_rs)
+    monkeypatch.setattr(tables, "_load_default", lambda: table)
     report = make_report(store, tmp_path / "r")
     text = " ".join(report.notes)
-    assert "ground_state is missing" in text and "capacity('1rsb') failed" in text
+    assert "no 1RSB e*(alpha)" in text and "no full RSB e*(alpha)" in text
     assert (tmp_path / "r" / "transition.png").exists()
-    assert "ground_state is missing" in (tmp_path / "r" / "report.md").read_text()
+    assert "no full RSB e*(alpha)" in (tmp_path / "r" / "report.md").read_text()
 
 
 def test_report_cli(store, tmp_path, capsys):
