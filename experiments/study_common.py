@@ -141,11 +141,14 @@ class Theory:
     source: str
 
 
-def load_theory(alpha_lo: float = 1.0, alpha_hi: float = 10.0, curves: bool = True) -> Theory:
+def load_theory(
+    alpha_lo: float = 1.0, alpha_hi: float = 10.0, curves: bool = True, solve: bool = True
+) -> Theory:
     """Theory from the shipped table (``injcheck.theory.tables``) if present, else injcheck.theory.
 
-    The fallback computes RS on a fine grid (closed form) and 1RSB on a 0.25 grid (cached
-    on disk by injcheck.theory); full RSB is drawn only where its values are cached.
+    The fallback computes RS on a fine grid (closed form) and, with ``solve``, 1RSB on a
+    0.25 grid (about 0.4 s a point, then cached on disk by injcheck.theory); full RSB is
+    drawn only where its values are cached.
     """
     grid = np.linspace(alpha_lo, alpha_hi, int(round((alpha_hi - alpha_lo) / 0.02)) + 1)
     try:
@@ -162,10 +165,10 @@ def load_theory(alpha_lo: float = 1.0, alpha_hi: float = 10.0, curves: bool = Tr
         return Theory(caps, cur, "shipped table injcheck/data/theory_tables.json")
     except Exception as exc:  # noqa: BLE001 - any missing/bad table: fall back, and say so
         reason = f"{type(exc).__name__}: {exc}"
-    return _theory_fallback(grid, curves, reason)
+    return _theory_fallback(grid, curves, solve, reason)
 
 
-def _theory_fallback(grid: np.ndarray, curves: bool, reason: str) -> Theory:
+def _theory_fallback(grid: np.ndarray, curves: bool, solve: bool, reason: str) -> Theory:
     from injcheck import theory
 
     caps = {}
@@ -178,7 +181,9 @@ def _theory_fallback(grid: np.ndarray, curves: bool, reason: str) -> Theory:
     if curves:
         cur["rs"] = (grid, np.array([theory.ground_state(float(a), "rs") for a in grid]))
         coarse = np.arange(math.ceil(grid[0] * 4) / 4, grid[-1] + 1e-9, 0.25)
-        cur["1rsb"] = (coarse, np.array([theory.ground_state(float(a), "1rsb") for a in coarse]))
+        if solve:
+            vals = [theory.ground_state(float(a), "1rsb") for a in coarse]
+            cur["1rsb"] = (coarse, np.array(vals))
         try:
             from injcheck.theory.tables import cached_ground_state
 

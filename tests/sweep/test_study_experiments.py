@@ -1,0 +1,239 @@
+"""The validation study (issue 17): quick modes of the three scripts, the grid, the
+finite-size fits and their verdict on synthetic data, and the published-count check."""
+
+import csv
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "experiments"))
+
+import study_common as sc  # noqa: E402
+import study_fits as sf  # noqa: E402
+import study_one_layer  # noqa: E402
+import study_pstar  # noqa: E402
+import study_scaling  # noqa: E402
+
+
+def _csv(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+# -- quick modes (the CI smoke test) ------------------------------------------------------
+@pytest.fixture(scope="module")
+def quick_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("study_quick")
+    assert study_one_layer.main(["--quick", "--out", str(out)]) == 0
+    return out
+
+
+def test_quick_one_layer_writes_tables_and_resumes(quick_out, capsys):
+    summary = _csv(quick_out / "one_layer_summary.csv")
+    assert {int(r["n"]) for r in summary} == {3, 4}
+    assert all(int(r["trials"]) == 12 for r in summary)
+    for r in summary:  # every trial is counted in exactly one status
+        assert int(r["injective"]) + int(r["non_injective"]) + int(r["unknown"]) == 12
+    crossings = _csv(quick_out / "one_layer_crossings.csv")
+    assert [int(c["n"]) for c in crossings] == [3, 4]
+    for ext in ("png", "pdf"):
+        assert (quick_out / f"one_layer_transition.{ext}").stat().st_size > 1000
+    assert "QUICK smoke test" in (quick_out / "one_layer_report.md").read_text()
+    # resumable: a second run finds every trial stored and runs none
+    capsys.readouterr()
+    assert study_one_layer.main(["--quick", "--out", str(quick_out)]) == 0
+    assert "ran 0 trials" in capsys.readouterr().out
+
+
+def test_quick_scaling_compares_with_published(quick_out):
+    assert study_scaling.main(["--quick", "--out", str(quick_out)]) == 0
+    cross = _csv(quick_out / "scaling_crossings.csv")
+    assert {int(c["n"]) for c in cross if c["source"] == "ours"} == {3, 4}
+    assert {int(c["n"]) for c in cross if c["source"] == "published"} == {2, 3, 4, 5, 6}
+    checks = _csv(quick_out / "scaling_published_check.csv")
+    assert checks and all(int(c["n"]) in (3, 4) for c in checks)
+    assert all(int(c["pub_total"]) == 1000 and int(c["ours_total"]) == 12 for c in checks)
+    report = (quick_out / "scaling_report.md").read_text()
+    assert "Verdict" in report and "QUICK" in report
+    for base in ("scaling_alpha50", "scaling_published_check"):
+        assert (quick_out / f"{base}.png").stat().st_size > 1000
+
+
+def test_quick_pstar_exact_only_then_with_large_n(quick_out):
+    assert study_pstar.main(["--quick", "--out", str(quick_out)]) == 0
+    exact = _csv(quick_out / "pstar_exact.csv")
+    assert len(exact) == 12 and all(0 < float(r["mean"]) < 3 for r in exact)
+    report = (quick_out / "pstar_report.md").read_text()
+    assert "no heuristic large-n results" in report
+    # a large_n.py output folder is read, not recomputed
+    ln = quick_out / "large_n"
+    ln.mkdir(exist_ok=True)
+    (ln / "summary.csv").write_text(
+        "n,alpha,nets,mean_count_over_n,sd,witness_fraction\n"
+        "250,5.0,20,0.70,0.02,1.0\n250,6.0,20,1.02,0.03,0.3\n"
+    )
+    (ln / "thresholds.csv").write_text(
+        "n,alpha_alg,bracket_lo,bracket_hi,largest_alpha_with_witness\n250,5.8,5.0,6.0,6.0\n"
+    )
+    assert study_pstar.main(["--quick", "--out", str(quick_out)]) == 0
+    heur = _csv(quick_out / "pstar_heuristic.csv")
+    assert [float(r["mean"]) for r in heur] == [0.70, 1.02]
+    assert "| 250 | 5.800 |" in (quick_out / "pstar_report.md").read_text()
+
+
+def test_bad_argument_is_one_line_and_exit_2():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "experiments" / "study_one_layer.py"), "--n", "1:3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "n must be >= 2" in proc.stderr
+
+
+# -- the grid -----------------------------------------------------------------------------
+@pytest.mark.parametrize("n", range(2, 17))
+def test_grid_covers_the_expected_crossing(n):
+    g = sc.grid_for(n)
+    a0 = sc.expected_crossing(n)
+    inner = np.array(g.inner) / n
+    assert np.all(np.abs(inner - a0) <= 1.0 + 1e-9)
+    step = max(1, round(n / 5)) / n  # the grid spacing in alpha
+    assert inner.min() <= a0 - 1 + step + 1e-9 and inner.max() >= a0 + 1 - step - 1e-9
+    assert np.all(np.diff(inner) <= max(0.25, 1 / n) + 1e-9)  # every m when 1/n > 0.25
+    assert not set(g.inner) & set(g.outer)
+    assert all(m >= n for m in g.outer)
+
+
+def test_expected_crossing_rises_with_n():
+    vals = [sc.expected_crossing(n) for n in range(2, 40)]
+    assert all(b > a for a, b in zip(vals, vals[1:]))
+
+
+def test_informative_window_drops_only_the_flat_tails():
+    rows = [
+        {"n": 3, "alpha": a, "injective": k, "non_injective": 10 - k}
+        for a, k in [(2, 0), (3, 0), (4, 0), (5, 3), (6, 8), (7, 10), (8, 10)]
+    ]
+    kept = [r["alpha"] for r in sc.informative_window(rows)]
+    assert kept == [4, 5, 6, 7]
+
+
+# -- fits and verdict ---------------------------------------------------------------------
+NS = np.array([4, 6, 8, 10, 12, 16, 20])
+
+
+@pytest.mark.parametrize("form", list(sf.FORMS))
+def test_each_form_recovers_its_own_intercept(form):
+    coefs = [-9.0, 4.0][: len(sf.FORMS[form])]
+    y = 6.7 + sum(c * f(NS.astype(float)) for c, f in zip(coefs, sf.FORMS[form]))
+    fit = sf.fit_form(form, NS, y, np.full(NS.size, 0.01))
+    assert fit.usable
+    assert fit.value == pytest.approx(6.7, abs=1e-9)
+    assert fit.predict([np.inf])[0] == pytest.approx(6.7)
+    assert fit.predict(NS) == pytest.approx(y)
+
+
+def test_wrong_form_is_biased_and_the_spread_covers_the_truth():
+    y = 6.7 - 6.0 * NS ** (-2.0 / 3.0)
+    fits = sf.fit_all(NS, y, np.full(NS.size, 0.02))
+    one_over_n = [f for f in fits if f.form == "1/n" and len(f.sizes) == NS.size][0]
+    assert abs(one_over_n.value - 6.7) > 0.2  # the 1/n form misses the limit
+    assert one_over_n.chi2_dof > 1  # ... and its chi2 says so
+    sp = sf.spread(fits)
+    assert sp.low <= 6.7 <= sp.high
+
+
+def test_interval_coverage_on_noisy_synthetic_data():
+    rng = np.random.default_rng(0)
+    err = np.full(NS.size, 0.05)
+    covered = 0
+    for _ in range(400):
+        y = 7.0 - 8.0 / NS + rng.normal(0, err)
+        fit = sf.fit_form("1/n", NS, y, err)
+        covered += fit.ci_low <= 7.0 <= fit.ci_high
+    assert 0.90 <= covered / 400 <= 0.99
+
+
+def test_scatter_beyond_the_errors_widens_the_interval():
+    y = 7.0 - 8.0 / NS + 0.3 * (-1) ** np.arange(NS.size)
+    loose = sf.fit_form("1/n", NS, y, np.full(NS.size, 0.01))
+    assert loose.chi2_dof > 100 and "scaled" in loose.note
+    assert loose.se > 0.05
+
+
+def test_too_few_sizes_are_not_usable():
+    fit = sf.fit_form("1/n + 1/n^2", [4, 6], [5.0, 5.4], [0.1, 0.1])
+    assert not fit.usable and math.isnan(fit.value)
+    exact = sf.fit_form("1/n", [4, 6], [5.0, 5.4], [0.1, 0.1])
+    assert not exact.usable and "not checked" in exact.note
+    assert sf.verdict(sf.spread([fit, exact]), 6.698, 7.648).favours == "cannot tell"
+
+
+@pytest.mark.parametrize(
+    "low, high, expected",
+    [
+        (6.5, 6.9, "frsb"),
+        (7.4, 7.9, "rs"),
+        (6.5, 7.9, "cannot tell"),
+        (5.9, 6.3, "neither"),
+        (6.9, 7.3, "neither"),
+    ],
+)
+def test_verdict_from_the_interval(low, high, expected):
+    v = sf.verdict(sf.Spread(low, high, 4, low, high), 6.698, 7.648)
+    assert v.favours == expected
+
+
+def test_verdict_follows_the_data_end_to_end():
+    err = np.full(NS.size, 0.01)
+    near_frsb = sf.spread(sf.fit_all(NS, 6.70 - 1.0 / NS, err))
+    near_rs = sf.spread(sf.fit_all(NS, 7.65 - 1.0 / NS, err))
+    assert sf.verdict(near_rs, 6.698, 7.648).favours in ("rs", "cannot tell")
+    assert sf.verdict(near_frsb, 6.698, 7.648).favours != "rs"
+    assert near_rs.high > near_frsb.high
+
+
+# -- published counts ---------------------------------------------------------------------
+def test_two_proportion_z():
+    z, p = sf.two_proportion_z(50, 100, 500, 1000)
+    assert z == pytest.approx(0.0) and p == pytest.approx(1.0)
+    z, p = sf.two_proportion_z(10, 100, 500, 1000)
+    assert z < -7 and p < 1e-10
+    assert all(math.isnan(v) for v in sf.two_proportion_z(0, 100, 0, 1000))
+
+
+def test_compare_counts_flags_a_disagreement():
+    pub = {(3, m): (k, 1000) for m, k in [(12, 323), (13, 469), (14, 622)]}
+    same = {(3, 12): (130, 400), (3, 13): (188, 400), (3, 14): (249, 400), (3, 99): (1, 2)}
+    good = sf.agreement(sf.compare_counts(same, pub))
+    assert good["points"] == 3 and good["flagged"] == 0 and good["p_value"] > 0.05
+    off = {**same, (3, 13): (300, 400)}
+    bad = sf.agreement(sf.compare_counts(off, pub))
+    assert bad["flagged"] == 1 and bad["p_value"] < 1e-6
+
+
+def test_published_data_file_is_complete_and_cited():
+    data = json.loads(
+        (ROOT / "experiments" / "data" / "published_counts_gamma1398.json").read_text()
+    )
+    assert data["source"]["commit"] and "gamma1398" in data["source"]["repository"]
+    rows = data["rows"]
+    for n in range(2, 7):
+        mine = sorted((r for r in rows if r[0] == n), key=lambda r: r[1])
+        assert [r[1] for r in mine] == list(range(5, 45))
+        assert all(0 <= r[2] <= r[3] == 1000 for r in mine)
+        assert mine[-1][2] >= 980  # injective almost surely at m = 44
+    # the crossing rises with n, as published (about 3.6 at n = 2 to 5.35 at n = 6)
+    summary, _ = study_scaling.published_summary()
+    cross = study_scaling.crossings_table(summary, "published")
+    a50 = [c["alpha50"] for c in cross]
+    assert all(b > a for a, b in zip(a50, a50[1:]))
+    assert 3.4 < a50[0] < 4.0 and 5.2 < a50[-1] < 5.6
