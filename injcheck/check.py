@@ -100,6 +100,7 @@ def check(
     input_box=None,
     exact_value: bool = False,
     threads: int = 1,
+    proof: str | None = None,
 ) -> Verdict:
     """Decide whether a ReLU network is injective.
 
@@ -118,7 +119,8 @@ def check(
         Jacobian)? ``pointwise``: is ``x0`` the only preimage of ``f(x0)``?
     method : str
         ``"auto"`` picks the fastest exact method. One layer: ``"gordan"`` (LP branching
-        on Gordan certificates), ``"milp"`` (CVXPY + HiGHS), ``"brute"`` (cell
+        on Gordan certificates, in the compiled core where it applies), ``"gordan-python"``
+        (the same search in pure Python, the reference), ``"milp"`` (CVXPY + HiGHS), ``"brute"`` (cell
         enumeration, ``n <= 3``). Deep networks: see :func:`injcheck.deep.check_deep`.
     time_limit : float, optional
         Wall-clock seconds; when exceeded the verdict is ``unknown``.
@@ -131,6 +133,9 @@ def check(
         One layer: compute ``P*(W)`` exactly instead of stopping once ``P* >= n`` is decided.
     threads : int
         Solver threads (1 keeps sweeps reproducible and parallel).
+    proof : str, optional
+        One layer, global mode: if the layer is injective (generic ``W``), write to this
+        path a proof checkable by ``injcheck verify-proof`` (``certificate["proof"]``).
 
     Returns
     -------
@@ -161,6 +166,10 @@ def check(
         raise InvalidArgumentError(f"x0 is only used with mode='pointwise', not mode={mode!r}")
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
         raise InvalidArgumentError(f"threads must be a positive integer, got {threads!r}")
+    if proof is not None and not (
+        len(layers) == 1 and layers[0].bias is None and box is None and mode == "global"
+    ):
+        raise InvalidArgumentError("proof files are written for one bias-free layer, mode='global'")
 
     start = time.perf_counter()
     one_layer = len(layers) == 1 and layers[0].bias is None and box is None and mode != "pointwise"
@@ -174,6 +183,10 @@ def check(
         verdict = check_layer(
             layers[0].weight, method=method, time_limit=time_limit, exact_value=exact_value
         )
+        if proof is not None and mode == "global":
+            from .one_layer.proof import attach_proof
+
+            attach_proof(verdict, layers[0].weight, str(proof), time_limit)
     else:
         from .deep import check_deep
 

@@ -25,7 +25,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import check, sweep, theory
+    from . import check, proof, sweep, theory
 
     parser = _Parser(
         prog="injcheck",
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for module in (check, theory, sweep):
+    for module in (check, theory, sweep, proof):
         module.register(sub)
     return parser
 

@@ -54,6 +54,11 @@ def register(subparsers) -> None:
         "(after every Linear but the last) or the modules in order, e.g. linear,relu,linear",
     )
     parser.add_argument(
+        "--proof",
+        metavar="FILE",
+        help="one layer: if injective, write a proof to FILE (check it with injcheck verify-proof)",
+    )
+    parser.add_argument(
         "--trust-pickle",
         action="store_true",
         help="allow a .pt file holding a whole pickled module; unpickling runs code from the "
@@ -134,11 +139,19 @@ def run(args: argparse.Namespace) -> int:
         x0=x0,
         input_box=args.box,
         exact_value=args.exact_value,
+        proof=args.proof,
     )
     if args.json:
         print(verdict.to_json())
         return 0
     print(verdict.summary())
+    written = (verdict.certificate or {}).get("proof")
+    if written is not None:
+        print(
+            f"  proof written to {written['file']} (check: injcheck verify-proof FILE)"
+            if written["written"]
+            else f"  no proof written: {written['why']}"
+        )
     if verdict.witness is not None:
         fmt = lambda v: "[" + ", ".join(f"{a:.6g}" for a in v) + "]"  # noqa: E731
         print(f"  witness x = {fmt(verdict.witness['x'])}")

@@ -291,8 +291,9 @@ class Search {
  public:
   Search(py::array_t<double, py::array::c_style | py::array::forcecast> weight, int limit,
          bool packing, int hs_room, long hs_budget, int hs_rounds, int hs_family, int act_cap,
-         bool minimise, double time_limit)
-      : limit_(limit), packing_(packing), hs_room_(hs_room), hs_budget_(hs_budget),
+         bool minimise, double time_limit, bool proof)
+      : proof_(proof && !minimise),
+        limit_(limit), packing_(packing), hs_room_(hs_room), hs_budget_(hs_budget),
         hs_rounds_(hs_rounds), hs_family_(hs_family), act_cap_(act_cap), minimise_(minimise) {
     auto w = weight.unchecked<2>();
     m_ = static_cast<int>(w.shape(0));
@@ -356,7 +357,10 @@ class Search {
     return out;
   }
 
-  // Certificates found so far: (rows, float weights checked positive) for proofs and tests.
+  // The proof trace (empty unless built with proof=True); see kBranch below.
+  std::vector<int> trace() const { return trace_; }
+
+  // Rows of every certificate found so far (each passed the safe check).
   py::list certificates() const {
     py::list out;
     for (size_t c = 0; c < pool_.size(); ++c) {
@@ -419,15 +423,35 @@ class Search {
       free_[j] = std::min(popcount(and_not(pool_[act[j]], forbidden)), cap);
       ++bucket_[free_[j]];
     }
-    if (bucket_[0] > 0 || room <= 0) return false;  // a certificate of forbidden rows only
+    if (bucket_[0] > 0) {  // a certificate of forbidden rows only
+      if (proof_)
+        for (size_t j = 0; j < act.size(); ++j)
+          if (free_[j] == 0) {
+            trace_.insert(trace_.end(), {kEmpty, act[j]});
+            break;
+          }
+      return false;
+    }
+    if (room <= 0) {  // no release left, and act[0] misses every allowed row
+      if (proof_) trace_.insert(trace_.end(), {kFull, act[0]});
+      return false;
+    }
     for (int b = 0, acc = 0; b <= cap; ++b) std::swap(acc, bucket_[b]), acc += bucket_[b];
     std::vector<int> sorted(act.size());
     for (size_t j = 0; j < act.size(); ++j) sorted[bucket_[free_[j]]++] = act[j];
     if (packing_ && packing_exceeds(allowed, forbidden, sorted, room)) {
       ++pruned_packing_;
+      if (proof_) {
+        if (pack_.size() == 1) {
+          trace_.insert(trace_.end(), {kEmpty, pack_[0]});
+        } else {
+          trace_.insert(trace_.end(), {kPack, static_cast<int>(pack_.size())});
+          trace_.insert(trace_.end(), pack_.begin(), pack_.end());
+        }
+      }
       return false;
     }
-    if (room <= hs_room_) {
+    if (room <= hs_room_ && !proof_) {
       free_sets_.clear();
       free_bits_.resize(sorted.size());
       for (size_t j = 0; j < sorted.size(); ++j) {
@@ -452,6 +476,10 @@ class Search {
     std::vector<std::pair<int, int>> rows;
     for_each_bit(branch, [&](int i) { rows.emplace_back(-hits_[i], i); });
     std::stable_sort(rows.begin(), rows.end());
+    if (proof_) {
+      trace_.insert(trace_.end(), {kBranch, sorted[0], static_cast<int>(rows.size())});
+      for (const auto& hr : rows) trace_.push_back(hr.second);
+    }
     Bits child_forbidden = forbidden;
     for (const auto& hr : rows) {
       if (count + 1 > limit_) break;  // the limit shrinks when minimising
@@ -475,12 +503,15 @@ class Search {
 
   bool packing_exceeds(const Bits& allowed, const Bits& forbidden, const std::vector<int>& sorted,
                        int room) {
+    // pack_: the certificates used (one alone when its free part is empty).
     Bits used = zero_bits();
     int count = 0;
+    pack_.clear();
     for (int c : sorted) {
       const Bits f = and_not(pool_[c], forbidden);
       if (disjoint(f, used)) {
         used = or_bits(used, f);
+        pack_.push_back(c);
         if (++count > room) return true;
       }
     }
@@ -489,7 +520,11 @@ class Search {
       const int c = new_certificate(excluded, forbidden);
       if (c < 0) return false;
       const Bits more = and_not(pool_[c], forbidden);
-      if (popcount(more) == 0) return true;
+      if (popcount(more) == 0) {
+        pack_.assign(1, c);
+        return true;
+      }
+      pack_.push_back(c);
       excluded = or_bits(excluded, more);
       ++count;
     }
@@ -577,6 +612,13 @@ class Search {
     return result;
   }
 
+  // Proof trace, preorder: branch (kBranch, certificate, k, rows released in order, then the
+  // k children), or a leaf: (kEmpty, c) c inside the forbidden rows; (kFull, c) no release
+  // left and c misses the allowed rows; (kPack, k, c_1..c_k) k > room certificates missing
+  // the allowed rows with pairwise disjoint non-forbidden parts.
+  static constexpr int kBranch = 0, kEmpty = 1, kFull = 2, kPack = 3;
+  bool proof_;
+  std::vector<int> trace_, pack_;
   int m_ = 0, n_ = 0;
   int limit_;
   bool packing_;
@@ -626,10 +668,10 @@ PYBIND11_MODULE(_cellsearch, mod) {
   mod.doc() = "Compiled core of the one-layer cell search (see cellsearch.cpp).";
   py::class_<Search>(mod, "Search")
       .def(py::init<py::array_t<double, py::array::c_style | py::array::forcecast>, int, bool, int,
-                    long, int, int, int, bool, double>(),
+                    long, int, int, int, bool, double, bool>(),
            py::arg("weight"), py::arg("limit"), py::arg("packing") = true, py::arg("hs_room") = 0,
            py::arg("hs_budget") = 0, py::arg("hs_rounds") = 0, py::arg("hs_family") = 256, py::arg("act_cap") = 1 << 30, py::arg("minimise") = false,
-           py::arg("time_limit") = 0.0)
+           py::arg("time_limit") = 0.0, py::arg("proof") = false)
       .def("run",
            [](Search& s) {
              {
@@ -638,6 +680,7 @@ PYBIND11_MODULE(_cellsearch, mod) {
              }
              return s.result();
            })
-      .def("certificates", &Search::certificates);
+      .def("certificates", &Search::certificates)
+      .def("trace", &Search::trace);
   mod.def("check_certificate", &check_certificate, py::arg("weight"), py::arg("support"));
 }
