@@ -124,9 +124,14 @@ def load(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def summarise(records: list[dict]) -> list[dict]:
-    from injcheck import theory
+def theory_e(alpha: float, method: str) -> float:
+    """e*(alpha) from the shipped theory table (never solved while analysing)."""
+    from injcheck.theory.tables import load_table
 
+    return float(load_table().ground_state(alpha, method))
+
+
+def summarise(records: list[dict]) -> list[dict]:
     rows = []
     keys = sorted({(r["n"], r["alpha"]) for r in records if r["kind"] == "heuristic"})
     for n, alpha in keys:
@@ -149,9 +154,9 @@ def summarise(records: list[dict]) -> list[dict]:
                     bool(r["witness"] and not r["verified"]) for r in group
                 ),
                 "seconds_per_net": float(np.median([r["seconds_per_net"] for r in group])),
-                "e_rs": theory.ground_state(alpha, "rs"),
-                "e_1rsb": theory.ground_state(alpha, "1rsb"),
-                "e_frsb": theory.ground_state(alpha, "frsb"),
+                "e_rs": theory_e(alpha, "rs"),
+                "e_1rsb": theory_e(alpha, "1rsb"),
+                "e_frsb": theory_e(alpha, "frsb"),
             }
         )
     return rows
@@ -227,14 +232,14 @@ def plot(out: Path, summary, exact, thresh) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from injcheck import theory
+    from injcheck.theory.tables import load_table
 
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.8), gridspec_kw={"width_ratios": [3, 2]})
     grid = np.arange(3.0, 7.51, 0.25)
     for method, style in (("rs", ":"), ("1rsb", "--"), ("frsb", "-")):
         ax.plot(
             grid,
-            [theory.ground_state(float(a), method) for a in grid],
+            [theory_e(float(a), method) for a in grid],
             "k" + style,
             lw=1,
             label=f"e*({method.upper()})",
@@ -271,7 +276,7 @@ def plot(out: Path, summary, exact, thresh) -> None:
             ms=4,
             label=f"n = {n}",
         )
-    ax2.axvline(theory.capacity("frsb"), color="k", lw=0.8, ls="-", label="capacity (FRSB)")
+    ax2.axvline(load_table().capacities["frsb"], color="k", lw=0.8, ls="-", label="capacity (FRSB)")
     ax2.axhline(0.5, color="grey", lw=0.6)
     ax2.set(
         xlabel="alpha",
