@@ -306,6 +306,100 @@ def measure(ns, reps: int, settings: dict, out: Path) -> list[dict]:
     return records
 
 
+# -- the plan of the full run ------------------------------------------------------------
+#: Growth of the cost per trial per +2 in n beyond the last measured size (docs: the exact
+#: search's tree grows about 17-fold per +2 in n).
+GROWTH_PER_2 = 17.0
+
+
+def mean_costs(rows, measured_csv: Path) -> dict[int, tuple[float, str]]:
+    """Mean seconds per trial per n near the crossing: from the store, else from --measure."""
+    costs: dict[int, tuple[float, str]] = {}
+    if measured_csv.is_file():
+        import csv
+
+        with open(measured_csv, newline="") as fh:
+            by_n: dict[int, list[float]] = {}
+            for r in csv.DictReader(fh):
+                by_n.setdefault(int(r["n"]), []).append(float(r["mean_s"]))
+        for n, v in by_n.items():
+            costs[n] = (statistics.fmean(v), "measured (--measure, 3 alphas)")
+    by_n_store: dict[int, list[float]] = {}
+    for r in rows:
+        if r["trial_time"] is not None and abs(r["alpha"] - sc.expected_crossing(r["n"])) <= 1:
+            by_n_store.setdefault(r["n"], []).append(r["trial_time"])
+    for n, v in by_n_store.items():
+        if len(v) >= 30:
+            costs[n] = (statistics.fmean(v), f"store mean over {len(v)} trials")
+    return costs
+
+
+def growth_per_2(costs: dict[int, tuple[float, str]]) -> float:
+    """Cost growth per +2 in n, fitted (log-linear) on the four largest measured n >= 6;
+    :data:`GROWTH_PER_2` when fewer than three are measured."""
+    ns = sorted(n for n in costs if n >= 6)[-4:]
+    if len(ns) < 3:
+        return GROWTH_PER_2
+    slope = np.polyfit(ns, [math.log(costs[n][0]) for n in ns], 1)[0]
+    return float(math.exp(2 * slope))
+
+
+def plan(ns, rows, measured_csv: Path, trials: int, outer_trials: int) -> list[dict]:
+    """Trials, core-hours and sessions per n for the full grid (what remains and in all)."""
+    costs = mean_costs(rows, measured_csv)
+    done: dict[tuple[int, int], int] = {}
+    for r in rows:
+        key = (r["n"], r["widths"][0])
+        done[key] = done.get(key, 0) + 1
+    out = []
+    for n in ns:
+        g = sc.grid_for(n)
+        if n in costs:
+            cost, src = costs[n]
+        else:
+            base = max((k for k in costs if k < n), default=None)
+            if base is None:
+                continue
+            growth = growth_per_2(costs)
+            cost = costs[base][0] * growth ** ((n - base) / 2)
+            src = f"extrapolated from n={base} (x{growth:.3g} per +2 in n)"
+        need = [(m, trials) for m in g.inner] + [(m, outer_trials) for m in g.outer]
+        total = sum(t for _, t in need)
+        left = sum(max(t - done.get((n, m), 0), 0) for m, t in need)
+        # Tails beyond the crossing are mostly injective (the costly side): cost them alike.
+        out.append(
+            {"n": n, "inner": len(g.inner), "outer": len(g.outer), "trials": total,
+             "left": left, "s_per_trial": cost, "source": src,
+             "core_h_total": total * cost / 3600, "core_h_left": left * cost / 3600}
+        )  # fmt: skip
+    return out
+
+
+def write_plan(out: Path, records: list[dict], session_core_h: float) -> str:
+    cols = ["n", "inner", "outer", "trials", "left", "s_per_trial", "source",
+            "core_h_total", "core_h_left"]  # fmt: skip
+    sc.write_csv(out / "plan.csv", records, cols)
+    lines = [
+        f"Plan of the full one-layer run, made {sc.now()} on {sc.machine_line()}.",
+        f"Sessions assume {session_core_h:g} core-hours each (one worker for 3 hours on a shared machine).",
+        "",
+        "| n | inner points x trials | tail points | trials | left | s per trial | cost from | core-h (all) | core-h (left) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in records:
+        lines.append(
+            f"| {r['n']} | {r['inner']} | {r['outer']} | {r['trials']} | {r['left']} | "
+            f"{r['s_per_trial']:.3g} | {r['source']} | {r['core_h_total']:.2f} | {r['core_h_left']:.2f} |"
+        )
+    tot = sum(r["core_h_total"] for r in records)
+    left = sum(r["core_h_left"] for r in records)
+    lines += ["", f"Total: {tot:.1f} core-hours; left: {left:.1f} core-hours = "
+              f"{left / session_core_h:.1f} sessions of {session_core_h:g} core-hours."]  # fmt: skip
+    text = "\n".join(lines) + "\n"
+    (out / "plan.md").write_text(text)
+    return text
+
+
 # -- CLI ----------------------------------------------------------------------------------
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
@@ -324,6 +418,8 @@ def parse_args(argv=None):
     p.add_argument("--report-only", action="store_true", help="only tables and figure")
     p.add_argument("--measure", type=int, default=0, metavar="K", help="time K trials per n")
     p.add_argument("--quick", action="store_true", help="CI smoke test: n=3,4, tiny grid")
+    p.add_argument("--plan", action="store_true", help="cost of the full grid for --n (plan.md)")
+    p.add_argument("--session-core-hours", type=float, default=3.0, help="for --plan (3)")
     args = p.parse_args(argv)
     from injcheck.sweep.spec import parse_int_list
 
@@ -358,6 +454,11 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     if args.measure:
         measure(args.ns, args.measure, settings, out)
+        return 0
+    if args.plan:
+        rows = sc.load_rows(store, settings)
+        recs = plan(args.ns, rows, out / "cost_per_trial.csv", args.trials, args.outer_trials)
+        print(write_plan(out, recs, args.session_core_hours))
         return 0
     t0 = time.perf_counter()
     if not args.report_only:

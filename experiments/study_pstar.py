@@ -140,7 +140,8 @@ def figure(exact: list[dict], heur: list[dict], thresh: list[dict], theory: sc.T
     ax.axhline(1.0, color="0.6", lw=0.8)
     ax.text(1.6, 1.02, "P*/n = 1: injectivity", fontsize=8, color="0.4", va="bottom")
     ax.set_xlim(1.5, 9.3)
-    ax.set_ylim(0, 1.9)
+    tops = [p["mean"] + p["se"] for p in exact + heur if math.isfinite(p["mean"] + p["se"])]
+    ax.set_ylim(0, max([1.9] + tops) + 0.05)
     ax.set_xlabel(r"$\alpha = m/n$")
     ax.set_ylabel(r"$P^*/n$  (mean $\pm$ s.e.)")
     ax.set_title(title, fontsize=10)

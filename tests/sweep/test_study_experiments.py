@@ -237,3 +237,19 @@ def test_published_data_file_is_complete_and_cited():
     a50 = [c["alpha50"] for c in cross]
     assert all(b > a for a, b in zip(a50, a50[1:]))
     assert 3.4 < a50[0] < 4.0 and 5.2 < a50[-1] < 5.6
+
+
+# -- the plan -----------------------------------------------------------------------------
+def test_plan_costs_the_grid_and_extrapolates_the_measured_growth(tmp_path):
+    costs = {6: (0.1, "m"), 8: (1.0, "m"), 10: (10.0, "m")}
+    assert study_one_layer.growth_per_2(costs) == pytest.approx(10.0)
+    assert study_one_layer.growth_per_2({6: (0.1, "m")}) == study_one_layer.GROWTH_PER_2
+    measured = tmp_path / "cost.csv"
+    measured.write_text("n,mean_s\n6,0.1\n8,1.0\n10,10.0\n")
+    rows = [{"n": 6, "widths": [m], "alpha": m / 6, "trial_time": None} for m in (27, 27, 28)]
+    recs = {r["n"]: r for r in study_one_layer.plan([6, 12], rows, measured, 400, 100)}
+    g6 = sc.grid_for(6)
+    assert recs[6]["trials"] == 400 * len(g6.inner) + 100 * len(g6.outer)
+    assert recs[6]["left"] == recs[6]["trials"] - 3  # three trials already stored
+    assert recs[12]["s_per_trial"] == pytest.approx(10.0 * 10.0)  # one +2 step beyond n = 10
+    assert recs[12]["core_h_total"] == pytest.approx(recs[12]["trials"] * 100.0 / 3600)
