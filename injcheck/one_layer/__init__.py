@@ -361,10 +361,15 @@ def check_layer(
     Verdict
     """
     deadline = _deadline(time_limit)
-    if method in ("heuristic", "auto") and not exact_value:
+    if method == "heuristic" or (method == "auto" and not exact_value):
         from .heuristic_check import auto_heuristic, decide_heuristic  # imports torch
 
         if method == "heuristic":
+            if exact_value:
+                raise InvalidArgumentError(
+                    "exact_value needs an exact method (gordan, milp, brute); the heuristic "
+                    "gives only an upper bound on P* (certificate['heuristic_count'])"
+                )
             return decide_heuristic(weight, time_limit=time_limit)
         verdict = auto_heuristic(weight, time_limit)
         if verdict is not None:

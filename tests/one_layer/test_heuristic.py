@@ -143,6 +143,12 @@ def test_failed_search_is_unknown_never_injective():
         assert "p_star" not in verdict.certificate
 
 
+def test_heuristic_refuses_exact_value():
+    weight = np.random.default_rng(4).standard_normal((40, 10))
+    with pytest.raises(InvalidArgumentError, match="exact_value"):
+        injcheck.check(weight, method="heuristic", exact_value=True)
+
+
 def test_a_wrong_search_point_gives_unknown(monkeypatch):
     weight = np.random.default_rng(4).standard_normal((40, 10))
     fake = CellSearch(count=3, x=np.ones(10), open_cell=True, descent_count=3)
