@@ -36,10 +36,13 @@ STUDY_SETTINGS: dict[str, Any] = {
 }
 QUICK_SETTINGS: dict[str, Any] = {**STUDY_SETTINGS, "time_limit": 60.0}
 
-#: Where the 50% crossing is expected per n, to centre the grid: published exact counts
-#: (n = 2 about 3.6, n = 6 about 5.35) and the repository's demo sweep (n = 3..5).
-#: Beyond n = 6 a guess, 6.7 - 8.1 / n, that meets 5.35 at n = 6 and rises towards 6.7.
-EXPECTED_CROSSING = {2: 3.6, 3: 4.7, 4: 4.95, 5: 5.15, 6: 5.35}
+#: Where the 50% crossing is expected per n, to centre the grid: the logistic crossings of
+#: the published exact counts (n = 2..6, 1000 layers a point; study_scaling.py). Beyond
+#: n = 6 a guess, 6.7 - 7.7 / n, that meets them at n = 6 and rises towards 6.7.
+EXPECTED_CROSSING = {2: 3.78, 3: 4.55, 4: 4.95, 5: 5.23, 6: 5.41}
+#: Half-width of the inner window around the expected crossing: the requirement is +-1
+#: around the measured crossing, and 0.2 more absorbs an error of the guess.
+HALF_WIDTH = 1.2
 
 #: Theory capacities used when no table or cache can be read (docs/theory.md values).
 FALLBACK_CAPACITIES = {"rs": 7.647695, "1rsb": 6.715697, "frsb": 6.698048}
@@ -56,19 +59,21 @@ def expected_crossing(n: int) -> float:
     """Expected ``alpha_50(n)``, used only to centre the grid (see :data:`EXPECTED_CROSSING`)."""
     if n in EXPECTED_CROSSING:
         return EXPECTED_CROSSING[n]
-    return 6.7 - 8.1 / n
+    return 6.7 - 7.7 / n
 
 
 @dataclass(frozen=True)
 class Grid:
-    """Widths of one ``n``: ``inner`` within +-1 of the expected crossing, ``outer`` the tails."""
+    """Widths of one ``n``: ``inner`` within :data:`HALF_WIDTH` of the expected crossing, ``outer`` the tails."""
 
     n: int
     inner: tuple[int, ...]
     outer: tuple[int, ...]
 
 
-def grid_for(n: int, half_width: float = 1.0, alpha_lo: float = 2.0, alpha_hi: float = 9.0) -> Grid:
+def grid_for(
+    n: int, half_width: float = HALF_WIDTH, alpha_lo: float = 2.0, alpha_hi: float = 9.0
+) -> Grid:
     """Grid of widths ``m`` for input size ``n``.
 
     Inner points: every ``step``-th width with ``|m/n - a0| <= half_width`` (``a0`` from
@@ -81,6 +86,8 @@ def grid_for(n: int, half_width: float = 1.0, alpha_lo: float = 2.0, alpha_hi: f
     >>> g = grid_for(2)
     >>> [m / 2 for m in g.inner]
     [3.0, 3.5, 4.0, 4.5]
+    >>> g.outer[:3]
+    (4, 5, 10)
     """
     a0 = expected_crossing(n)
     step = max(1, round(n / 5))
