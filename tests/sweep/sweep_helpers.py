@@ -40,10 +40,18 @@ def fake_spec(**changes) -> SweepSpec:
 def strip_timing(rows: list[dict]) -> list[dict]:
     """Rows without the columns that depend on when/where a trial ran, in key order."""
     out = [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in rows]
-    for r in out:  # back ends may put timings among their counters
+    for r in out:  # back ends may put timings among their counters, also nested ones
         if isinstance(r.get("stats"), dict):
-            r["stats"] = {k: v for k, v in r["stats"].items() if not k.endswith("time")}
+            r["stats"] = _without_times(r["stats"])
     return sorted(out, key=lambda r: (r["point_key"], r["trial"]))
+
+
+def _without_times(stats: dict) -> dict:
+    return {
+        k: _without_times(v) if isinstance(v, dict) else v
+        for k, v in stats.items()
+        if not k.endswith("time")
+    }
 
 
 def run_cli(argv: list[str]) -> int:
