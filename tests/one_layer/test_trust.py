@@ -38,9 +38,10 @@ def test_fake_milp_optimum_gives_unknown(monkeypatch):
 
 def test_fake_infeasible_certificate_lp_gives_unknown(monkeypatch):
     # The certificate LP claims "no certificate" (the cone is open) everywhere.
+    # The Python reference search: the compiled core has its own LP and safe checks.
     monkeypatch.setattr(CertificateLP, "solve", lambda self, excluded, cost: None)
     weight = np.random.default_rng(1).standard_normal((30, 3))
-    verdict = check_layer(weight, method="gordan")
+    verdict = check_layer(weight, method="gordan-python")
     assert verdict.status == "unknown"
 
 
@@ -53,7 +54,7 @@ def test_fake_certificate_gives_unknown(monkeypatch):
 
     monkeypatch.setattr(CertificateLP, "solve", bogus)
     weight = np.random.default_rng(1).standard_normal((30, 3))
-    assert check_layer(weight, method="gordan").status == "unknown"
+    assert check_layer(weight, method="gordan-python").status == "unknown"
 
 
 def test_failed_witness_verification_gives_unknown(monkeypatch):
