@@ -81,10 +81,10 @@ class Bisection:
 
 
 FULL = [
-    *(Config(2, d, "global", 24, 20.0) for d in (1, 2, 3, 4)),
+    *(Config(2, d, "global", 48, 20.0) for d in (1, 2, 3, 4)),
     Config(3, 2, "global", 12, 20.0),
-    *(Config(n, d, "local", 24, 20.0) for d in (1, 2, 3) for n in (4, 5)),
-    Config(4, 4, "local", 16, 20.0),
+    *(Config(4, d, "local", 40, 20.0) for d in (1, 2, 3, 4)),
+    *(Config(5, d, "local", 40 if d < 3 else 24, 20.0) for d in (1, 2, 3)),
     *(Config(6, d, "local", 16, 20.0) for d in (1, 2, 3)),
 ]
 QUICK = [

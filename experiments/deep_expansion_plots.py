@@ -31,11 +31,13 @@ def _save(fig, out: Path, name: str) -> None:
 
 
 def _draw_curve(ax, rows, label, style="-o", color=None):
-    xs = [r["ratio"] for r in rows if not math.isnan(r["p"])]
-    ps = [r["p"] for r in rows if not math.isnan(r["p"])]
-    lo = [r["p"] - r["lo"] for r in rows if not math.isnan(r["p"])]
-    hi = [r["hi"] - r["p"] for r in rows if not math.isnan(r["p"])]
-    ax.errorbar(xs, ps, yerr=[lo, hi], fmt=style, ms=3, capsize=2, label=label, color=color)
+    """Share injective with its Wilson 95 % band (unknown seeds left out of the share)."""
+    rs = [r for r in rows if not math.isnan(r["p"])]
+    xs = [r["ratio"] for r in rs]
+    (line,) = ax.plot(xs, [r["p"] for r in rs], style, ms=3, label=label, color=color)
+    ax.fill_between(
+        xs, [r["lo"] for r in rs], [r["hi"] for r in rs], alpha=0.15, color=line.get_color(), lw=0
+    )
 
 
 def _theory_vlines(ax, lines, depth):
@@ -54,7 +56,8 @@ def plot_transitions(groups, lines, out: Path, mode: str) -> None:
                 continue
             n = recs[0]["n"]
             nseeds = sum(1 for r in recs if "bisection" in r)
-            _draw_curve(ax, curve(recs), f"n={n} ({nseeds} nets)")
+            exact = sum(1 for r in recs if "bisection" in r and not r["bisection"]["unknown_at"])
+            _draw_curve(ax, curve(recs), f"n={n} ({nseeds} nets, {exact} without unknowns)")
             if mode == "global":
                 _draw_curve(ax, curve(recs, "local_bisection"), f"n={n} local", style="--x")
         _theory_vlines(ax, lines, d)

@@ -76,6 +76,24 @@ def alpha50(rows: list[dict]) -> float:
     return math.nan
 
 
+def alpha50_interval(recs: list[dict], reps: int = 400, seed: int = 0) -> tuple[float, float]:
+    """Bootstrap 95 % interval of alpha_50 over nets (resampled with replacement)."""
+    import numpy as np
+
+    valid = [r for r in recs if "bisection" in r]
+    if len(valid) < 3:
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    vals = []
+    for _ in range(reps):
+        pick = [valid[i] for i in rng.integers(0, len(valid), len(valid))]
+        vals.append(alpha50(curve(pick)))
+    vals = [v for v in vals if not math.isnan(v)]
+    if len(vals) < reps * 0.9:  # too many resamples never reach 1/2: no interval
+        return math.nan, math.nan
+    return float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5))
+
+
 def binding(recs: list[dict]) -> dict:
     """Global seeds: does a fold (global > local critical width) or rank loss bind?"""
     fold = rank = open_ = 0
@@ -107,6 +125,11 @@ def summary_rows(groups: dict[str, list[dict]]) -> list[dict]:
         r0 = recs[0]
         prefix_bad = sum(1 for r in recs if "bisection" not in r)
         cur = curve(recs)
+        valid = [r for r in recs if "bisection" in r]
+        undecided = sum(1 for r in valid if r["bisection"]["unknown_at"])
+        # the share among decided nets is biased when many are undecided: no alpha_50 then
+        trusted = bool(valid) and undecided <= len(valid) / 4
+        ci = alpha50_interval(recs) if trusted else (math.nan, math.nan)
         row = {
             "key": key,
             "mode": r0["mode"],
@@ -117,7 +140,10 @@ def summary_rows(groups: dict[str, list[dict]]) -> list[dict]:
             "prefix_not_injective": prefix_bad,
             "checks": sum(len(r.get("bisection", {}).get("checks", [])) for r in recs),
             "unknown_checks": sum(len(r.get("bisection", {}).get("unknown_at", [])) for r in recs),
-            "alpha50": alpha50(cur),
+            "undecided_nets": undecided,
+            "alpha50": alpha50(cur) if trusted else math.nan,
+            "alpha50_lo": ci[0],
+            "alpha50_hi": ci[1],
             "median_seconds": statistics.median(r["wall"] for r in recs),
         }
         if r0["mode"] == "global":
@@ -209,6 +235,72 @@ def sandwich_curves(rows: list[dict], m_max: int) -> list[dict]:
     return out
 
 
+def _f(x, fmt=".3f") -> str:
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
+
+
+def summary_markdown(summary: list[dict], sandwich: list[dict]) -> str:
+    """The tables quoted in the docs (results/deep_theory/summary.md)."""
+    base = {(s["mode"], s["n"]): s["alpha50"] for s in summary if s["depth"] == 1}
+    lines = [
+        "Command: `nice -n 5 python experiments/deep_expansion.py --out results/deep_theory`",
+        "",
+        "| notion | n | depth l | nets (prefix injective) | prefix not injective / undecided | "
+        "nets with an undecided check | alpha_50 = m_l/m_{l-1} [bootstrap 95 %] | m_l,50 / m_1,50 | local alpha_50, same nets "
+        "| fold / rank loss / undecided |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in summary:
+        b = base.get((s["mode"], s["n"]), math.nan)
+        rel = s["alpha50"] * s["m_prev"] / (b * s["n"]) if s["depth"] > 1 else math.nan
+        fold = (
+            f"{s['fold_binds']} / {s['rank_loss_binds']} / {s['binding_undecided']}"
+            if s["mode"] == "global" and s["depth"] > 1
+            else ""
+        )
+        lines.append(
+            f"| {s['mode']} | {s['n']} | {s['depth']} | {s['seeds'] - s['prefix_not_injective']} | "
+            f"{s['prefix_not_injective']} | {s['undecided_nets']} | {_f(s['alpha50'])} "
+            f"[{_f(s['alpha50_lo'])}, {_f(s['alpha50_hi'])}] | "
+            f"{_f(rel)} | {_f(s.get('local_alpha50'))} | {fold} |"
+        )
+    if sandwich:
+        lines += [
+            "",
+            "n = 2, per net: critical widths of the last layer for count >= n (local), global "
+            "injectivity (exact) and count >= 2n (sufficient), over m_{l-1} = 16 (medians); "
+            "where the global width sits: equal to the local one (rank loss binds), equal to "
+            "the 2n one, strictly between; mean position (global - local)/(2n - local).",
+            "",
+            "| depth l | nets | local | global | count 2n | global = local | global = 2n | "
+            "between | mean position | global > 2n (must be 0) |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for d in sorted({r["depth"] for r in sandwich if r["depth"] > 1}):
+            rs = [r for r in sandwich if r["depth"] == d and r["global"] is not None]
+            rs = [r for r in rs if r["count_2n"] is not None]
+            med = {
+                k: statistics.median(r[k] for r in rs) / rs[0]["m_prev"]
+                for k in ("count_n", "global", "count_2n")
+            }
+            eq_l = sum(1 for r in rs if r["global"] == r["count_n"])
+            eq_2 = sum(
+                1 for r in rs if r["global"] == r["count_2n"] and r["count_2n"] > r["count_n"]
+            )
+            bad = sum(1 for r in rs if r["global"] > r["count_2n"])
+            pos = [
+                (r["global"] - r["count_n"]) / (r["count_2n"] - r["count_n"])
+                for r in rs
+                if r["count_2n"] > r["count_n"]
+            ]
+            lines.append(
+                f"| {d} | {len(rs)} | {med['count_n']:.3f} | {med['global']:.3f} | "
+                f"{med['count_2n']:.3f} | {eq_l} | {eq_2} | {len(rs) - eq_l - eq_2} | "
+                f"{statistics.mean(pos):.2f} | {bad} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def report(records: list[dict], out: Path, figures: bool = True) -> list[dict]:
     """Write ``curves.csv``, ``summary.csv`` (and figures); return the summary rows."""
     groups = group(records)
@@ -221,6 +313,7 @@ def report(records: list[dict], out: Path, figures: bool = True) -> list[dict]:
     write_csv(out / "curves.csv", curves)
     write_csv(out / "summary.csv", summary)
     sandwich = sandwich_rows(records)
+    (out / "summary.md").write_text(summary_markdown(summary, sandwich), encoding="utf-8")
     if sandwich:
         write_csv(out / "sandwich_n2.csv", sandwich)
         m_max = max(r["m_max"] for r in records if r["mode"] == "global" and r["n"] == 2)

@@ -68,3 +68,22 @@ def test_nested_rows_make_injectivity_monotone_and_bisection_exact(seed):
     assert all(s == "injective" for s in states[first_inj:])
     b = dx.bisect([w[:25] if i == 1 else w for i, w in enumerate(ws)], 3, "local", 20.0)
     assert b.hi_pass == 3 + first_inj and b.lo_fail == b.hi_pass - 1
+
+
+def test_circle_walk_matches_the_exact_local_check_and_bounds_the_global_one():
+    # n = 2: count >= n critical width from the circle walk = the exact local check's;
+    # the exact global critical width lies between count >= n and count >= 2n (the lemma:
+    # a collision at layer k >= 2 needs fewer than 2n positive rows).
+    from circle_counts import critical_width, min_counts
+
+    cfg = dx.Config(2, 2, "global", 1, 20.0)
+    for seed in (0, 2):
+        ws = dx.weights(cfg, seed)
+        counts = min_counts(ws)
+        loc = dx.bisect(ws, 2, "local", 20.0)
+        glob = dx.bisect(ws, 2, "global", 20.0)
+        assert loc.exact and glob.exact
+        assert critical_width(counts, 2) == loc.hi_pass
+        assert loc.hi_pass <= glob.hi_pass <= critical_width(counts, 4)
+    # seed 2 has a fold: globally non-injective where it is locally injective
+    assert glob.hi_pass > loc.hi_pass
