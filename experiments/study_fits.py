@@ -9,7 +9,8 @@ Kept apart from the scripts so the tests can exercise each piece on synthetic da
   of the extrapolation, since nothing at small n tells the forms apart.
 * :func:`verdict` says which capacity that interval favours, or that it cannot tell.
 * :func:`compare_counts` tests, per (n, m), our injective fraction against a published
-  one (two-proportion z-test) and sums the squares into one chi-square.
+  one (Fisher's exact test; the two-proportion z for the plot), and :func:`agreement`
+  sums z^2 into one chi-square over the tables where that is valid.
 """
 
 from __future__ import annotations
@@ -245,28 +246,32 @@ def compare_counts(ours: dict, published: dict) -> list[CountCheck]:
         k2, t2 = published[key]
         if t1 <= 0 or t2 <= 0:
             continue
-        z, p = two_proportion_z(k1, t1, k2, t2)
+        z, _ = two_proportion_z(k1, t1, k2, t2)
+        # Fisher's exact test for the p-value: the normal approximation fails near 0 and 1.
+        table = [[k1, t1 - k1], [k2, t2 - k2]]
+        p = float(stats.fisher_exact(table)[1]) if math.isfinite(z) else math.nan
         out.append(CountCheck(key[0], key[1], k1, t1, k2, t2, z, p))
     return out
 
 
+def _min_expected(c: CountCheck) -> float:
+    """Smallest expected cell count of the 2x2 table under equal fractions."""
+    pooled = (c.ours_k + c.pub_k) / (c.ours_total + c.pub_total)
+    return min(t * q for t in (c.ours_total, c.pub_total) for q in (pooled, 1 - pooled))
+
+
 def agreement(checks: Sequence[CountCheck]) -> dict:
-    """Summary: informative points (not all 0 or all 1 in both), those with p < 0.05
-    (expected: 5%), the chi-square sum of z^2 over them and its p-value."""
+    """Summary: informative points (not all 0 or all 1 in both), those with Fisher p < 0.05
+    (expected: 5%), and the chi-square sum of z^2 over the tables where it is valid (every
+    expected count >= 5) with its p-value."""
     checks = [c for c in checks if math.isfinite(c.z)]
-    if not checks:
-        return {
-            "points": 0,
-            "flagged": 0,
-            "expected_flagged": 0.0,
-            "chi2": math.nan,
-            "p_value": math.nan,
-        }
-    chi2 = float(sum(c.z**2 for c in checks))
+    valid = [c for c in checks if _min_expected(c) >= 5]
+    chi2 = float(sum(c.z**2 for c in valid)) if valid else math.nan
     return {
         "points": len(checks),
         "flagged": sum(c.p_value < 0.05 for c in checks),
         "expected_flagged": 0.05 * len(checks),
+        "chi2_points": len(valid),
         "chi2": chi2,
-        "p_value": float(stats.chi2.sf(chi2, len(checks))),
+        "p_value": float(stats.chi2.sf(chi2, len(valid))) if valid else math.nan,
     }

@@ -268,16 +268,17 @@ def _markdown(
     L += ["", "## Our fractions against the published counts", ""]
     if agree["points"]:
         L.append(
-            f"{agree['points']} informative (n, m) points in common: {agree['flagged']} with p < 0.05 "
-            f"(expected by chance: {agree['expected_flagged']:.1f}); sum of z^2 = {agree['chi2']:.1f} "
-            f"on {agree['points']} degrees of freedom, p = {agree['p_value']:.3f}."
+            f"{agree['points']} informative (n, m) points in common: {agree['flagged']} with "
+            f"Fisher p < 0.05 (expected by chance: {agree['expected_flagged']:.1f}); sum of z^2 = "
+            f"{agree['chi2']:.1f} over the {agree['chi2_points']} points with every expected count "
+            f">= 5 (chi-square, {agree['chi2_points']} dof), p = {agree['p_value']:.3f}."
         )
         worst = sorted((c for c in checks if math.isfinite(c.z)), key=lambda c: -abs(c.z))[:5]
         L += [
             "",
             "Largest deviations:",
             "",
-            "| n | m | ours | published | z | p |",
+            "| n | m | ours | published | z | Fisher p |",
             "|---|---|---|---|---|---|",
         ]
         for c in worst:
