@@ -344,7 +344,9 @@ def growth_per_2(costs: dict[int, tuple[float, str]]) -> float:
     return float(math.exp(2 * slope))
 
 
-def plan(ns, rows, measured_csv: Path, trials: int, outer_trials: int) -> list[dict]:
+def plan(
+    ns, rows, measured_csv: Path, trials: int, outer_trials: int, half_width: float = sc.HALF_WIDTH
+) -> list[dict]:
     """Trials, core-hours and sessions per n for the full grid (what remains and in all)."""
     costs = mean_costs(rows, measured_csv)
     done: dict[tuple[int, int], int] = {}
@@ -353,7 +355,7 @@ def plan(ns, rows, measured_csv: Path, trials: int, outer_trials: int) -> list[d
         done[key] = done.get(key, 0) + 1
     out = []
     for n in ns:
-        g = sc.grid_for(n)
+        g = sc.grid_for(n, half_width)
         if n in costs:
             cost, src = costs[n]
         else:
@@ -409,6 +411,10 @@ def parse_args(argv=None):
     p.add_argument("--trials", type=int, default=400, help="trials per inner point (default 400)")
     p.add_argument("--outer-trials", type=int, default=100, help="trials per tail point (100)")
     p.add_argument("--rounds", default="50,100,200,400", help="trial counts of the rounds")
+    p.add_argument(
+        "--half-width", type=float, default=sc.HALF_WIDTH,
+        help=f"inner window around the expected crossing ({sc.HALF_WIDTH})",
+    )  # fmt: skip
     p.add_argument("--workers", type=int, default=1, help="pool workers (0: in process)")
     p.add_argument("--executor", choices=("local", "ray"), default="local")
     p.add_argument("--address", default=None, help="Ray cluster address (with --executor ray)")
@@ -431,8 +437,8 @@ def parse_args(argv=None):
             assert 0 <= hh < 24 and 0 <= mm < 60
     except Exception as exc:  # noqa: BLE001 - one clear line, exit 2
         p.error(f"bad argument: {exc}")
-    if min(args.ns) < 2 or args.trials < 1 or args.outer_trials < 0:
-        p.error("n must be >= 2, --trials >= 1 and --outer-trials >= 0")
+    if min(args.ns) < 2 or args.trials < 1 or args.outer_trials < 0 or args.half_width <= 0:
+        p.error("n must be >= 2, --trials >= 1, --outer-trials >= 0 and --half-width > 0")
     return args
 
 
@@ -450,14 +456,17 @@ def main(argv=None) -> int:
         args.workers = 0 if args.workers == 1 else args.workers
         grids = {n: sc.Grid(n, tuple(range(4 * n, 6 * n + 1, n // 2)), ()) for n in args.ns}
     else:
-        grids = {n: sc.grid_for(n) for n in args.ns}
+        grids = {n: sc.grid_for(n, args.half_width) for n in args.ns}
     out.mkdir(parents=True, exist_ok=True)
     if args.measure:
         measure(args.ns, args.measure, settings, out)
         return 0
     if args.plan:
         rows = sc.load_rows(store, settings)
-        recs = plan(args.ns, rows, out / "cost_per_trial.csv", args.trials, args.outer_trials)
+        recs = plan(
+            args.ns, rows, out / "cost_per_trial.csv", args.trials, args.outer_trials,
+            args.half_width,
+        )  # fmt: skip
         print(write_plan(out, recs, args.session_core_hours))
         return 0
     t0 = time.perf_counter()
