@@ -33,8 +33,11 @@ def layer(index: int, low: int = 2, high: int = 9) -> np.ndarray:
 
 def test_the_compiled_core_is_built_and_used():
     weight = injcheck.random_relu_net(6, [36], seed=0)[0].weight.detach().numpy()
-    verdict = injcheck.check(weight.astype(float))
-    assert verdict.stats.get("engine") == "compiled" or verdict.stats.get("heuristic")
+    for method in ("gordan", "auto"):
+        verdict = injcheck.check(weight.astype(float), method=method)
+        assert verdict.status == "injective"  # proven by the search, not the heuristic
+        assert verdict.stats["engine"] == "compiled"
+    assert check_layer(weight.astype(float), method="gordan-python").stats.get("engine") is None
     forced = CompiledSearch(weight.astype(float), limit=5).run()
     assert forced.stats["engine"] == "compiled"
 

@@ -576,6 +576,18 @@ class Search {
     }
     if (best < 0) return 1;
     if (room == 0 || best_size == 0) return 0;
+    if (room == 1) {  // one row must lie in every unhit set
+      Bits common = and_not(family[best], banned);
+      for (const Bits& f : family)
+        if (disjoint(f, hit)) common = common & f;
+      if (popcount(common) == 0) return 0;
+      for (int w = 0; w < kMaxWords; ++w)
+        if (common[w]) {
+          set(hit, w * 64 + __builtin_ctzll(common[w]));
+          break;
+        }
+      return 1;
+    }
     if (room < 8) {
       Bits used = zero_bits();
       int packed = 0;
@@ -588,15 +600,25 @@ class Search {
         }
       }
     }
-    {
-      std::vector<const Bits*> unhit;
-      std::vector<Bits> reduced;
-      reduced.reserve(family.size());
-      for (const Bits& f : family)
-        if (disjoint(f, hit)) reduced.push_back(and_not(f, banned));
-      for (const Bits& f : reduced) unhit.push_back(&f);
-      std::vector<int> degree;
-      if (degree_bound_exceeds(unhit, room, m_, degree)) return 0;
+    if (room < 8) {
+      // Degree bound on the unhit sets, on the stack: the `room` largest degrees must
+      // cover every unhit set.
+      int degree[64 * kMaxWords] = {0};
+      int sets = 0;
+      for (const Bits& f : family) {
+        if (!disjoint(f, hit)) continue;
+        ++sets;
+        for_each_bit(and_not(f, banned), [&](int i) { ++degree[i]; });
+      }
+      int top[8] = {0};
+      for (int i = 0; i < m_; ++i) {
+        int d = degree[i];
+        for (int k = 0; k < room && d > 0; ++k)
+          if (d > top[k]) std::swap(d, top[k]);
+      }
+      int covered = 0;
+      for (int k = 0; k < room; ++k) covered += top[k];
+      if (covered < sets) return 0;
     }
     const Bits choices = and_not(family[best], banned);
     int result = 0;
