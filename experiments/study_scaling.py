@@ -168,7 +168,7 @@ def published_check_figure(ours: list[dict], pub: list[dict], checks, title: str
 
 # -- main ---------------------------------------------------------------------------------
 def run(store: Path, out: Path, settings: dict, label: str) -> dict:
-    rows = sc.load_rows(store, settings)
+    rows, _ = sc.load_study_rows(store, settings)
     ours = summarize_points(rows) if rows else []
     pub, citation = published_summary()
     crossings = {

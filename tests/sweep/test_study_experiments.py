@@ -87,6 +87,26 @@ def test_quick_pstar_exact_only_then_with_large_n(quick_out):
     assert "| 250 | 5.800 |" in (quick_out / "pstar_report.md").read_text()
 
 
+def test_decision_only_sweep_is_merged_without_double_counting(quick_out):
+    assert study_one_layer.main(["--quick", "--decision-only", "--out", str(quick_out)]) == 0
+    from injcheck.sweep import Store
+
+    with Store(quick_out / "quick.sqlite", readonly=True) as store:
+        hashes = sc.study_hashes(store)
+        assert len(hashes) == 2  # the P* sweep and its decision-only twin
+        ev = {h: store.get_spec(h).exact_value for h in hashes}
+        counts = {ev[h]: store.count(h) for h in hashes}
+    assert counts == {True: 144, False: 144}
+    rows, conflicts = sc.load_study_rows(quick_out / "quick.sqlite", sc.QUICK_SETTINGS)
+    assert len(rows) == 144 and conflicts == 0
+    summary = _csv(quick_out / "one_layer_summary.csv")
+    assert all(int(r["trials"]) == 12 for r in summary)
+    assert (
+        "decided differently by the P* sweep and the decision-only sweep: 0"
+        in (quick_out / "one_layer_report.md").read_text()
+    )
+
+
 def test_bad_argument_is_one_line_and_exit_2():
     proc = subprocess.run(
         [sys.executable, str(ROOT / "experiments" / "study_one_layer.py"), "--n", "1:3"],
