@@ -89,10 +89,13 @@ _MARK = {"ours": ("o", "k"), "published": ("s", "#e08214")}
 _FORM_LS = {"1/n": "-", "n^-2/3": "--", "n^-1/2": "-.", "1/n + 1/n^2": ":"}
 
 
-def alpha50_figure(crossings: dict, fits: dict, theory: sc.Theory, title: str):
-    """alpha_50 vs 1/n per source, fitted forms extended to n = inf, capacities."""
+def alpha50_figure(crossings: dict, fits: dict, spreads: dict, theory: sc.Theory, title: str):
+    """(a) alpha_50 vs 1/n per source with the fitted forms extended to n = inf;
+    (b) the extrapolated alpha_inf of every usable fit, the spread per source, capacities."""
     plt = sc.setup_matplotlib()
-    fig, ax = plt.subplots(figsize=(8.0, 4.8))
+    fig, (ax, axb) = plt.subplots(
+        1, 2, figsize=(11.0, 4.9), gridspec_kw={"width_ratios": [3, 2.2]}, layout="constrained"
+    )
     dx = {"ours": -0.004, "published": 0.004}
     xs = np.linspace(0, 0.55, 200)
     for src, rows in crossings.items():
@@ -110,19 +113,46 @@ def alpha50_figure(crossings: dict, fits: dict, theory: sc.Theory, title: str):
                     label=f"{SOURCES[src]}: n = {sizes}")  # fmt: skip
         for f in fits.get(src, []):
             if not f.usable or len(f.sizes) != len(rows):
-                continue  # draw the all-sizes fits only (the others are in the table)
+                continue  # the all-sizes fits; panel (b) shows every fit
             with np.errstate(divide="ignore"):
                 ys = f.predict(np.where(xs > 0, 1 / np.maximum(xs, 1e-12), np.inf))
-            ax.plot(xs, ys, color=color, ls=_FORM_LS[f.form], lw=0.9, alpha=0.8,
-                    label=f"  fit {f.form}: {f.value:.2f} [{f.ci_low:.2f}, {f.ci_high:.2f}]")  # fmt: skip
+            ax.plot(xs, ys, color=color, ls=_FORM_LS[f.form], lw=0.9, alpha=0.8)
+    for form, ls in _FORM_LS.items():
+        ax.plot([], [], color="0.3", ls=ls, lw=0.9, label=f"fit {form}")
     sc.capacity_lines(ax, theory, vertical=False)
     ax.set_xlim(-0.01, 0.56)
     ax.set_xlabel("1/n")
     ax.set_ylabel(r"$\alpha_{50}(n)$  (95% profile-likelihood interval)")
-    ax.set_title(title, fontsize=10)
+    ax.set_title("(a) " + title, fontsize=10, loc="left")
     ax.grid(alpha=0.25)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.legend(loc="lower left", fontsize=7.5, frameon=True, framealpha=0.9)
+    _extrapolation_panel(axb, fits, spreads, theory)
     return fig
+
+
+def _extrapolation_panel(ax, fits: dict, spreads: dict, theory: sc.Theory) -> None:
+    labels, k = [], 0
+    for src, fl in fits.items():
+        use = [f for f in fl if f.usable]
+        if not use:
+            continue
+        _, color = _MARK[src]
+        sp = spreads[src]
+        ax.axvspan(sp.low, sp.high, ymin=0, ymax=1, color=color, alpha=0.08)
+        for f in use:
+            ax.errorbar([f.value], [k], xerr=[[f.value - f.ci_low], [f.ci_high - f.value]],
+                        fmt=_MARK[src][0], color=color, ms=4, capsize=2)  # fmt: skip
+            who = "ours" if src == "ours" else "publ."
+            labels.append(f"{who}: {f.form}, n={min(f.sizes)}..{max(f.sizes)}")
+            k += 1
+    sc.capacity_lines(ax, theory, vertical=True, labels=False)
+    ax.set_yticks(range(k), labels, fontsize=7.5)
+    ax.invert_yaxis()
+    ax.set_xlabel(r"extrapolated $\alpha_{\infty}$ (95% interval); band: spread per source")
+    ax.set_title("(b) every usable fit", fontsize=10, loc="left")
+    ax.grid(alpha=0.25, axis="x")
+    if not k:
+        ax.text(0.5, 0.5, "no usable fit yet", transform=ax.transAxes, ha="center")
 
 
 def published_check_figure(ours: list[dict], pub: list[dict], checks, title: str):
@@ -184,7 +214,8 @@ def run(store: Path, out: Path, settings: dict, label: str) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     _write_tables(out, crossings, fits, checks)
     title = f"Finite-size scaling of the 50% crossing ({label})"
-    sc.save_figure(alpha50_figure(crossings, fits, theory, title), out / "scaling_alpha50")
+    spreads = {src: sf.spread(f) for src, f in fits.items()}
+    sc.save_figure(alpha50_figure(crossings, fits, spreads, theory, title), out / "scaling_alpha50")
     t2 = f"Our exact fractions against the published counts ({label})"
     sc.save_figure(published_check_figure(ours, pub, checks, t2), out / "scaling_published_check")
     md = _markdown(label, store, rows, crossings, fits, verdicts, agree, checks, citation, theory)
