@@ -242,8 +242,12 @@ def _f(x, fmt=".3f") -> str:
 def summary_markdown(summary: list[dict], sandwich: list[dict]) -> str:
     """The tables quoted in the docs (results/deep_theory/summary.md)."""
     base = {(s["mode"], s["n"]): s["alpha50"] for s in summary if s["depth"] == 1}
+    from machine import cpu_model  # experiments/machine.py
+
     lines = [
         "Command: `nice -n 5 python experiments/deep_expansion.py --out results/deep_theory`",
+        "",
+        f"Machine: {cpu_model()}, 2 workers, shared with other jobs.",
         "",
         "| notion | n | depth l | nets (prefix injective) | prefix not injective / undecided | "
         "nets with an undecided check | alpha_50 = m_l/m_{l-1} [bootstrap 95 %] | m_l,50 / m_1,50 | local alpha_50, same nets "
@@ -258,10 +262,14 @@ def summary_markdown(summary: list[dict], sandwich: list[dict]) -> str:
             if s["mode"] == "global" and s["depth"] > 1
             else ""
         )
+        a50 = (
+            "too many undecided"
+            if math.isnan(s["alpha50"])
+            else f"{s['alpha50']:.3f} [{_f(s['alpha50_lo'])}, {_f(s['alpha50_hi'])}]"
+        )
         lines.append(
             f"| {s['mode']} | {s['n']} | {s['depth']} | {s['seeds'] - s['prefix_not_injective']} | "
-            f"{s['prefix_not_injective']} | {s['undecided_nets']} | {_f(s['alpha50'])} "
-            f"[{_f(s['alpha50_lo'])}, {_f(s['alpha50_hi'])}] | "
+            f"{s['prefix_not_injective']} | {s['undecided_nets']} | {a50} | "
             f"{_f(rel)} | {_f(s.get('local_alpha50'))} | {fold} |"
         )
     if sandwich:
