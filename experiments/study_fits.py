@@ -275,3 +275,37 @@ def agreement(checks: Sequence[CountCheck]) -> dict:
         "chi2": chi2,
         "p_value": float(stats.chi2.sf(chi2, len(valid))) if valid else math.nan,
     }
+
+
+# -- a model-free crossing ----------------------------------------------------------------
+def interpolated_crossing(alpha: Sequence[float], k: Sequence[int], m: Sequence[int]) -> float:
+    """The 50% crossing without a model: weighted isotonic (non-decreasing) regression of the
+    fractions ``k/m`` in alpha, then linear interpolation between the two points where it
+    passes 1/2. A check of the logistic crossing, whose shape is only an approximation.
+    ``nan`` when the fitted fractions do not pass 1/2 inside the grid.
+
+    Examples
+    --------
+    >>> interpolated_crossing([4, 5, 6], [10, 30, 70], [100, 100, 100])
+    5.5
+    >>> interpolated_crossing([4, 5, 6], [10, 60, 40], [100, 100, 100])  # pooled: 0.5 at 5 and 6
+    5.0
+    """
+    from scipy.optimize import isotonic_regression
+
+    a = np.asarray(alpha, float)
+    k_a, m_a = np.asarray(k, float), np.asarray(m, float)
+    keep = m_a > 0
+    a, k_a, m_a = a[keep], k_a[keep], m_a[keep]
+    order = np.argsort(a)
+    a, k_a, m_a = a[order], k_a[order], m_a[order]
+    if a.size < 2:
+        return math.nan
+    p = isotonic_regression(k_a / m_a, weights=m_a, increasing=True).x
+    above = np.flatnonzero(p >= 0.5)
+    if above.size == 0 or above[0] == 0:
+        return math.nan
+    i = int(above[0])
+    if p[i] == p[i - 1]:
+        return float(a[i])
+    return float(a[i - 1] + (0.5 - p[i - 1]) * (a[i] - a[i - 1]) / (p[i] - p[i - 1]))

@@ -60,10 +60,17 @@ def published_summary(path: Path = PUBLISHED) -> tuple[list[dict], dict]:
 def crossings_table(summary: list[dict], source: str) -> list[dict]:
     """alpha_50 per n with its standard error (interval width / 3.92)."""
     out = []
-    for c in crossings_by_n(sc.informative_window(summary)):
+    window = sc.informative_window(summary)
+    for c in crossings_by_n(window):
         width = c["ci_high"] - c["ci_low"]
         se = width / (2 * Z95) if math.isfinite(width) else math.nan
-        out.append({"source": source, **c, "se": se})
+        rows = [r for r in window if r["n"] == c["n"]]
+        interp = sf.interpolated_crossing(
+            [r["alpha"] for r in rows],
+            [r["injective"] for r in rows],
+            [r["injective"] + r["non_injective"] for r in rows],
+        )
+        out.append({"source": source, **c, "se": se, "alpha50_interp": interp})
     return out
 
 
@@ -225,7 +232,7 @@ def run(store: Path, out: Path, settings: dict, label: str) -> dict:
 
 
 def _write_tables(out: Path, crossings, fits, checks) -> None:
-    cols = ["source", "n", "alpha50", "ci_low", "ci_high", "se", "slope", "points", "decided",
+    cols = ["source", "n", "alpha50", "ci_low", "ci_high", "se", "alpha50_interp", "slope", "points", "decided",
             "unknown", "alpha50_unknown_non", "alpha50_unknown_inj", "note"]  # fmt: skip
     sc.write_csv(out / "scaling_crossings.csv", [c for v in crossings.values() for c in v], cols)
     frows = []
@@ -273,13 +280,13 @@ def _markdown(
         "",
         "## alpha_50(n)",
         "",
-        "| source | n | alpha_50 | 95% CI | decided | unknown | note |",
-        "|---|---|---|---|---|---|---|",
+        "| source | n | alpha_50 (logistic) | 95% CI | alpha_50 (isotonic, no model) | decided | unknown | note |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for src, cs in crossings.items():
         for c in cs:
             L.append(
-                f"| {src} | {c['n']} | {c['alpha50']:.3f} | [{c['ci_low']:.3f}, {c['ci_high']:.3f}] | {c['decided']} | {c['unknown']} | {c['note']} |"
+                f"| {src} | {c['n']} | {c['alpha50']:.3f} | [{c['ci_low']:.3f}, {c['ci_high']:.3f}] | {c['alpha50_interp']:.3f} | {c['decided']} | {c['unknown']} | {c['note']} |"
             )
     L += [
         "",

@@ -275,3 +275,19 @@ def test_plan_costs_the_grid_and_extrapolates_the_measured_growth(tmp_path):
     assert recs[6]["left"] == recs[6]["trials"] - 3  # three trials already stored
     assert recs[12]["s_per_trial"] == pytest.approx(10.0 * 10.0)  # one +2 step beyond n = 10
     assert recs[12]["core_h_total"] == pytest.approx(recs[12]["trials"] * 100.0 / 3600)
+
+
+def test_interpolated_crossing_is_model_free_and_monotone():
+    a = np.linspace(3, 7, 17)
+    p = 1 / (1 + np.exp(-2.0 * (a - 5.1)))
+    k = np.round(p * 100000).astype(int)
+    assert sf.interpolated_crossing(a, k, [100000] * a.size) == pytest.approx(5.1, abs=0.01)
+    # an asymmetric transition: the model-free crossing finds the 1/2 level, a logistic need not
+    q = np.clip((a - 4.0) / 2.0, 0, 1) ** 2
+    k2 = np.round(q * 100000).astype(int)
+    assert sf.interpolated_crossing(a, k2, [100000] * a.size) == pytest.approx(
+        4 + 2 * 0.5**0.5, abs=0.02
+    )
+    # a dip is pooled away (isotonic), and no crossing inside the grid gives nan
+    assert sf.interpolated_crossing([4, 5, 6, 7], [10, 60, 40, 90], [100] * 4) == pytest.approx(5.0)
+    assert math.isnan(sf.interpolated_crossing([4, 5], [60, 90], [100, 100]))
