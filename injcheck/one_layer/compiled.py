@@ -16,6 +16,7 @@ the test oracle for this module.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,6 +78,11 @@ class CompiledSearch:
     deadline : float or None
         ``time.perf_counter()`` value at which to give up.
     options : CoreOptions
+    workers : int or None
+        None: one search of the whole tree. An integer: the tree is split at the root
+        certificate into one subtree per row it releases, and the subtrees run on that
+        many threads (each with its own pool); the outcome and witness are the same for
+        any number of workers (the witness of the first subtree, in order, that has one).
     """
 
     def __init__(
@@ -87,12 +93,14 @@ class CompiledSearch:
         minimise: bool = False,
         deadline: float | None = None,
         options: CoreOptions | None = None,
+        workers: int | None = None,
     ):
         self.weight = np.ascontiguousarray(weight, dtype=float)
         self.limit = int(limit)
         self.minimise = minimise
         self.deadline = deadline
         self.options = options or CoreOptions()
+        self.workers = workers
         self.ambiguous_span = False  # the count budget has no span decisions
         self.fallback = False
 
@@ -101,9 +109,9 @@ class CompiledSearch:
             return 0.0  # the core reads 0 as "no limit"
         return max(self.deadline - time.perf_counter(), 1e-3)
 
-    def run(self) -> SearchResult:
+    def _core(self):
         opts = self.options
-        core = _cellsearch.Search(
+        return _cellsearch.Search(
             self.weight,
             self.limit,
             packing=opts.packing,
@@ -115,7 +123,33 @@ class CompiledSearch:
             minimise=self.minimise,
             time_limit=self._seconds_left(),
         )
-        out = core.run()
+
+    def _split(self) -> dict | None:
+        """Run the root's subtrees on ``workers`` threads; None when there is no split."""
+        root = self._core().root_certificate() if self.limit >= 1 else []
+        if not root:
+            return None
+        regions = [([row], root[:i]) for i, row in enumerate(root)]
+
+        def solve(region):
+            core = self._core()
+            core.start_at(*region)
+            return core.run()  # releases the GIL
+
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            outs = list(pool.map(solve, regions))
+        stats = {key: sum(o["stats"][key] for o in outs) for key in ("nodes", "lps")}
+        stats.update(subtrees=len(outs), workers=self.workers)
+        for kind in ("trouble", "found", "timeout"):
+            hit = [o for o in outs if o["outcome"] == kind]
+            if hit:
+                return dict(hit[0], stats=stats)
+        return {"outcome": "exhausted", "message": "", "found_rows": [], "stats": stats}
+
+    def run(self) -> SearchResult:
+        out = self._split() if self.workers is not None and not self.minimise else None
+        if out is None:
+            out = self._core().run()
         stats = dict(out["stats"], engine="compiled")
         if out["outcome"] == "trouble":
             return self._fallback(out["message"], stats)

@@ -182,3 +182,27 @@ def test_time_limit_gives_timeout_not_a_verdict():
     assert result.outcome == "timeout"
     verdict = check_layer(weight, time_limit=0.05)
     assert verdict.status in ("unknown", "non-injective")
+
+
+@pytest.mark.parametrize("chunk", range(2))
+def test_split_tree_gives_the_same_result_for_any_worker_count(chunk):
+    """Subtrees of the root certificate on 1, 2 or 3 threads: same outcome, nodes, witness."""
+    outcomes = set()
+    for index in range(chunk, 40, 2):
+        weight = layer(2000 + index, 3, 9)
+        n = weight.shape[1]
+        serial = CompiledSearch(weight, limit=n - 1).run()
+        runs = [CompiledSearch(weight, limit=n - 1, workers=w).run() for w in (1, 2, 3)]
+        for run in runs:
+            assert run.outcome == serial.outcome
+            assert run.stats["nodes"] == runs[0].stats["nodes"]
+            if run.outcome == "found":
+                assert np.array_equal(run.allowed, runs[0].allowed)
+        outcomes.add(serial.outcome)
+    assert outcomes == {"found", "exhausted"}
+
+
+def test_start_at_checks_its_rows():
+    core = _cellsearch.Search(layer(1, 3, 4), 2)
+    with pytest.raises(ValueError):
+        core.start_at([10_000], [])

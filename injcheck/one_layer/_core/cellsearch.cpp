@@ -320,7 +320,7 @@ class Search {
     const auto start = clock::now();
     try {
       std::vector<int> act;
-      const bool hit = node(zero_bits(), 0, zero_bits(), act, 0);
+      const bool hit = node(start_allowed_, popcount(start_allowed_), start_forbidden_, act, 0);
       outcome_ = (hit || have_best_) ? "found" : "exhausted";
     } catch (const Timeout&) {
       outcome_ = "timeout";
@@ -357,6 +357,24 @@ class Search {
     return out;
   }
 
+  // Start the search at the node (allowed, forbidden) instead of the root: the subtree of
+  // sets A' with allowed <= A' and A' disjoint from forbidden (used to split the tree).
+  void start_at(const std::vector<int>& allowed, const std::vector<int>& forbidden) {
+    start_allowed_ = zero_bits();
+    start_forbidden_ = zero_bits();
+    for (int i : allowed) set(start_allowed_, check_row(i));
+    for (int i : forbidden) set(start_forbidden_, check_row(i));
+  }
+
+  // A safe-checked certificate with no row excluded (the root's), or an empty list.
+  std::vector<int> root_certificate() {
+    std::vector<int> rows;
+    const int c = new_certificate(zero_bits(), zero_bits());
+    if (c >= 0) for_each_bit(pool_[c], [&](int i) { rows.push_back(i); });
+    pool_.clear();
+    return rows;
+  }
+
   // The proof trace (empty unless built with proof=True); see kBranch below.
   std::vector<int> trace() const { return trace_; }
 
@@ -373,6 +391,11 @@ class Search {
 
  private:
   using clock = std::chrono::steady_clock;
+
+  int check_row(int i) const {
+    if (i < 0 || i >= m_) throw std::invalid_argument("row index out of range");
+    return i;
+  }
 
   // A new certificate disjoint from `excluded`, checked safely, added to the pool;
   // -1 when the LP says none exists.
@@ -660,6 +683,7 @@ class Search {
   std::vector<const Bits*> free_sets_;
   clock::time_point deadline_;
   Bits best_ = zero_bits();
+  Bits start_allowed_ = zero_bits(), start_forbidden_ = zero_bits();
   bool have_best_ = false;
   std::string outcome_ = "not run", message_;
   double seconds_ = 0.0;
@@ -703,6 +727,14 @@ PYBIND11_MODULE(_cellsearch, mod) {
              return s.result();
            })
       .def("certificates", &Search::certificates)
-      .def("trace", &Search::trace);
+      .def("trace", &Search::trace)
+      .def("start_at", &Search::start_at, py::arg("allowed"), py::arg("forbidden"))
+      .def("root_certificate", [](Search& s) {
+        try {
+          return s.root_certificate();
+        } catch (const Trouble&) {
+          return std::vector<int>{};
+        }
+      });
   mod.def("check_certificate", &check_certificate, py::arg("weight"), py::arg("support"));
 }
