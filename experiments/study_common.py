@@ -276,7 +276,7 @@ def n_colors(ns: Sequence[int]) -> dict[int, Any]:
     ns = sorted(set(ns))
     if len(ns) == 1:
         return {ns[0]: cmap(0.3)}
-    return {n: cmap(0.9 * i / (len(ns) - 1)) for i, n in enumerate(ns)}
+    return {n: cmap(0.85 * i / (len(ns) - 1)) for i, n in enumerate(ns)}
 
 
 def dodge(ns: Sequence[int], spread: float) -> dict[int, float]:

@@ -156,7 +156,7 @@ def transition_figure(summary, crossings, theory: sc.Theory, title: str):
         by_n.setdefault(r["n"], []).append(r)
     ns = sorted(by_n)
     colors = sc.n_colors(ns)
-    offsets = sc.dodge(ns, 0.12)
+    offsets = sc.dodge(ns, 0.24)
     fits = {c["n"]: c for c in crossings}
     fig, ax = plt.subplots(figsize=(8.4, 4.9))
     amin = min(r["alpha"] for r in summary)
