@@ -87,3 +87,16 @@ def test_circle_walk_matches_the_exact_local_check_and_bounds_the_global_one():
         assert loc.hi_pass <= glob.hi_pass <= critical_width(counts, 4)
     # seed 2 has a fold: globally non-injective where it is locally injective
     assert glob.hi_pass > loc.hi_pass
+
+
+def test_heuristic_critical_width_never_exceeds_the_exact_one():
+    # the search only reports rank losses it found (open cells), so its critical width is a
+    # lower estimate of the exact local one
+    import deep_expansion_heuristic as heur
+
+    cfg = dx.Config(4, 2, "local", 1, 20.0)
+    for seed in (0, 1):
+        ws = dx.weights(cfg, seed)
+        exact = dx.bisect(ws, 4, "local", 20.0)
+        assert exact.exact
+        assert heur.critical_width(ws, 4, 8, 200, seed) <= exact.hi_pass
