@@ -345,11 +345,32 @@ def growth_per_2(costs: dict[int, tuple[float, str]]) -> float:
     return float(math.exp(2 * slope))
 
 
+def tail_ratio(rows, min_trials: int = 30) -> tuple[float, str]:
+    """Mean cost per trial at the tail points over that at the inner points, from the store
+    at the largest n with both (the injective tail, where proofs are needed, costs more)."""
+    by_n: dict[int, dict[bool, list[float]]] = {}
+    for r in rows:
+        if r["trial_time"] is not None:
+            inner = abs(r["alpha"] - sc.expected_crossing(r["n"])) <= sc.HALF_WIDTH
+            by_n.setdefault(r["n"], {True: [], False: []})[inner].append(r["trial_time"])
+    both = [n for n, d in by_n.items() if min(len(d[True]), len(d[False])) >= min_trials]
+    if not both:
+        return 1.0, "no tail timings: tails costed like inner points"
+    n = max(both)
+    ratio = statistics.fmean(by_n[n][False]) / statistics.fmean(by_n[n][True])
+    return ratio, f"tails cost x{ratio:.2g} the inner points (store, n={n})"
+
+
 def plan(
     ns, rows, measured_csv: Path, trials: int, outer_trials: int, half_width: float = sc.HALF_WIDTH
 ) -> list[dict]:
-    """Trials, core-hours and sessions per n for the full grid (what remains and in all)."""
+    """Trials, core-hours and sessions per n for the full grid (what remains and in all).
+
+    Inner points cost the mean per trial near the crossing (store, --measure, or the
+    fitted growth beyond); tail points that times :func:`tail_ratio`.
+    """
     costs = mean_costs(rows, measured_csv)
+    ratio, ratio_note = tail_ratio(rows)
     done: dict[tuple[int, int], int] = {}
     for r in rows:
         key = (r["n"], r["widths"][0])
@@ -366,14 +387,17 @@ def plan(
             growth = growth_per_2(costs)
             cost = costs[base][0] * growth ** ((n - base) / 2)
             src = f"extrapolated from n={base} (x{growth:.3g} per +2 in n)"
-        need = [(m, trials) for m in g.inner] + [(m, outer_trials) for m in g.outer]
-        total = sum(t for _, t in need)
-        left = sum(max(t - done.get((n, m), 0), 0) for m, t in need)
-        # Tails beyond the crossing are mostly injective (the costly side): cost them alike.
+        need = [(m, trials, cost) for m in g.inner] + [
+            (m, outer_trials, cost * ratio) for m in g.outer
+        ]
+        total = sum(t for _, t, _ in need)
+        left = [(max(t - done.get((n, m), 0), 0), c) for m, t, c in need]
         out.append(
             {"n": n, "inner": len(g.inner), "outer": len(g.outer), "trials": total,
-             "left": left, "s_per_trial": cost, "source": src,
-             "core_h_total": total * cost / 3600, "core_h_left": left * cost / 3600}
+             "left": sum(t for t, _ in left), "s_per_trial": cost,
+             "source": f"{src}; {ratio_note}",
+             "core_h_total": sum(t * c for _, t, c in need) / 3600,
+             "core_h_left": sum(t * c for t, c in left) / 3600}
         )  # fmt: skip
     return out
 
@@ -386,7 +410,7 @@ def write_plan(out: Path, records: list[dict], session_core_h: float) -> str:
         f"Plan of the full one-layer run, made {sc.now()} on {sc.machine_line()}.",
         f"Sessions assume {session_core_h:g} core-hours each (one worker for 3 hours on a shared machine).",
         "",
-        "| n | inner points x trials | tail points | trials | left | s per trial | cost from | core-h (all) | core-h (left) |",
+        "| n | inner points | tail points | trials | left | s per trial (inner) | cost from | core-h (all) | core-h (left) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in records:
