@@ -97,7 +97,7 @@ def run_study(args, store: Path, settings: dict, ns, grids) -> int:
         for n in ns:
             g = grids[n]
             for widths, cap in ((g.inner, args.trials), (g.outer, args.outer_trials)):
-                if not widths:
+                if not widths or cap <= 0:
                     continue
                 if _past(args.until):
                     print(f"stopped at {sc.now()}: past --until {args.until}", flush=True)

@@ -291,3 +291,12 @@ def test_interpolated_crossing_is_model_free_and_monotone():
     # a dip is pooled away (isotonic), and no crossing inside the grid gives nan
     assert sf.interpolated_crossing([4, 5, 6, 7], [10, 60, 40, 90], [100] * 4) == pytest.approx(5.0)
     assert math.isnan(sf.interpolated_crossing([4, 5], [60, 90], [100, 100]))
+
+
+def test_zero_tail_trials_run_only_the_window(tmp_path):
+    store = tmp_path / "s.sqlite"
+    argv = ["--n", "2", "--trials", "2", "--outer-trials", "0", "--rounds", "2", "--workers", "0"]
+    assert study_one_layer.main(argv + ["--store", str(store), "--out", str(tmp_path)]) == 0
+    rows = sc.load_rows(store, sc.STUDY_SETTINGS)
+    assert sorted({r["widths"][0] for r in rows}) == list(sc.grid_for(2).inner)
+    assert len(rows) == 2 * len(sc.grid_for(2).inner)
