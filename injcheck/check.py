@@ -118,10 +118,14 @@ def check(
         input where some layer has fewer than ``n`` active units (rank-deficient
         Jacobian)? ``pointwise``: is ``x0`` the only preimage of ``f(x0)``?
     method : str
-        ``"auto"`` picks the fastest exact method. One layer: ``"gordan"`` (LP branching
+        ``"auto"`` picks the fastest exact method; for one layer above ``n = 10`` it runs
+        the heuristic witness search first, and above ``n = 16`` only that search (no
+        witness: ``unknown``; docs/heuristic.md). One layer: ``"gordan"`` (LP branching
         on Gordan certificates, in the compiled core where it applies), ``"gordan-python"``
         (the same search in pure Python, the reference), ``"milp"`` (CVXPY + HiGHS), ``"brute"`` (cell
-        enumeration, ``n <= 3``). Deep networks: see :func:`injcheck.deep.check_deep`.
+        enumeration, ``n <= 3``), ``"heuristic"`` (batched witness search: ``non-injective``
+        or ``unknown``, never ``injective``). Deep networks: see
+        :func:`injcheck.deep.check_deep`.
     time_limit : float, optional
         Wall-clock seconds; when exceeded the verdict is ``unknown``.
     x0 : array_like, optional
