@@ -106,44 +106,60 @@ def _cert(masks: list[int], index) -> int:
     return masks[index]
 
 
-def _children(node: list, masks: list[int], allowed: int, forbidden: int, limit: int):
+def _branch(node: list, masks: list[int], allowed: int, forbidden: int, limit: int):
+    if len(node) != 3 or not isinstance(node[2], list):
+        raise _Reject("a branch needs a certificate and a list of rows")
+    cert = _cert(masks, node[1])
+    rows = [_int(r, "a branch row") for r in node[2]]
+    if any(r < 0 for r in rows):
+        raise _Reject("negative row in a branch")
+    released = sum(1 << r for r in set(rows))
+    if cert & allowed or len(set(rows)) != len(rows) or released != cert & ~forbidden:
+        raise _Reject("a branch must release exactly the free rows of a certificate missing A")
+    if allowed.bit_count() >= limit:
+        raise _Reject("a branch below the limit's depth")
+    out, forb = [], forbidden
+    for r in rows:
+        out.append((allowed | 1 << r, forb))
+        forb |= 1 << r
+    return out
+
+
+def _empty(node: list, masks: list[int], allowed: int, forbidden: int, limit: int):
+    if len(node) != 2 or _cert(masks, node[1]) & ~forbidden:
+        raise _Reject("an 'empty' leaf whose certificate has rows outside F")
+    return []
+
+
+def _full(node: list, masks: list[int], allowed: int, forbidden: int, limit: int):
+    if len(node) != 2 or allowed.bit_count() < limit or _cert(masks, node[1]) & allowed:
+        raise _Reject("a 'full' leaf with room left or a certificate meeting A")
+    return []
+
+
+def _pack(node: list, masks: list[int], allowed: int, forbidden: int, limit: int):
+    if len(node) != 2 or not isinstance(node[1], list):
+        raise _Reject("a packing leaf needs a list of certificates")
+    seen = 0
+    for index in node[1]:
+        cert = _cert(masks, index)
+        if cert & allowed or cert & ~forbidden & seen:
+            raise _Reject("a packing leaf with overlapping free parts or meeting A")
+        seen |= cert & ~forbidden
+    if len(node[1]) <= limit - allowed.bit_count():
+        raise _Reject("a packing leaf with too few certificates")
+    return []
+
+
+_KINDS = {"branch": _branch, "empty": _empty, "full": _full, "pack": _pack}
+
+
+def _children(node, masks: list[int], allowed: int, forbidden: int, limit: int):
     """Check one node; return the (allowed, forbidden) pairs of its children."""
-    kind = node[0] if isinstance(node, list) and node else None
-    if kind == "branch" and len(node) == 3 and isinstance(node[2], list):
-        cert = _cert(masks, node[1])
-        rows = [_int(r, "a branch row") for r in node[2]]
-        if any(r < 0 for r in rows):
-            raise _Reject("negative row in a branch")
-        want = cert & ~forbidden
-        got = sum(1 << r for r in set(rows))
-        if cert & allowed or len(set(rows)) != len(rows) or got != want:
-            raise _Reject("a branch must release exactly the free rows of a certificate missing A")
-        if allowed.bit_count() >= limit:
-            raise _Reject("a branch below the limit's depth")
-        out, forb = [], forbidden
-        for r in rows:
-            out.append((allowed | 1 << r, forb))
-            forb |= 1 << r
-        return out
-    if kind == "empty" and len(node) == 2:
-        if _cert(masks, node[1]) & ~forbidden:
-            raise _Reject("an 'empty' leaf whose certificate has rows outside F")
-        return []
-    if kind == "full" and len(node) == 2:
-        if allowed.bit_count() < limit or _cert(masks, node[1]) & allowed:
-            raise _Reject("a 'full' leaf with room left or a certificate meeting A")
-        return []
-    if kind == "pack" and len(node) == 2 and isinstance(node[1], list):
-        seen = 0
-        for index in node[1]:
-            cert = _cert(masks, index)
-            if cert & allowed or cert & ~forbidden & seen:
-                raise _Reject("a packing leaf with overlapping free parts or meeting A")
-            seen |= cert & ~forbidden
-        if len(node[1]) <= limit - allowed.bit_count():
-            raise _Reject("a packing leaf with too few certificates")
-        return []
-    raise _Reject(f"malformed tree node {str(node)[:60]}")
+    kind = node[0] if isinstance(node, list) and node and isinstance(node[0], str) else None
+    if kind not in _KINDS:
+        raise _Reject(f"malformed tree node {str(node)[:60]}")
+    return _KINDS[kind](node, masks, allowed, forbidden, limit)
 
 
 def verify_proof(doc: dict) -> ProofCheck:
