@@ -199,6 +199,12 @@ class SweepSpec:
             set_("time_limit", _positive_float(self.time_limit, "time_limit"))
         if not isinstance(self.exact_value, bool):
             raise SpecError(f"exact_value must be true or false, got {self.exact_value!r}")
+        if self.method == "heuristic" and self.exact_value:
+            # Caught here, not trial by trial: every row would be an error otherwise.
+            raise SpecError(
+                "method 'heuristic' gives only an upper bound on P*, not its exact value: "
+                "turn exact_value off (CLI: --no-exact-value)"
+            )
         set_("seed", _positive_int(self.seed, "seed", minimum=0))
         if not isinstance(self.trial_fn, str) or ":" not in self.trial_fn:
             raise SpecError(

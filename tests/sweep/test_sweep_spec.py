@@ -226,3 +226,9 @@ def test_dispatcher_runs_sweep(tmp_path, capsys):
     assert cli.main(argv) == 0
     assert "4 run" in capsys.readouterr().out
     assert cli.main(["report", "--store", store, "--out", str(tmp_path / "r"), "--no-theory"]) == 0
+
+
+def test_heuristic_sweeps_must_switch_exact_values_off():
+    with pytest.raises(SpecError, match="no-exact-value"):
+        SweepSpec(n=(20,), alpha=(5.0,), method="heuristic")
+    assert SweepSpec(n=(20,), alpha=(5.0,), method="heuristic", exact_value=False).method
