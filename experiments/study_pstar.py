@@ -73,6 +73,7 @@ def large_n_points(folder: Path) -> tuple[list[dict], list[dict], list[dict], li
     """(heuristic points, exact small-n points, thresholds, notes) from ``large_n.py``'s CSVs."""
     notes = []
     heur = []
+    shown = folder.relative_to(sc.ROOT) if folder.is_relative_to(sc.ROOT) else folder
     for r in _read_csv(folder / "summary.csv"):
         nets = _num(r.get("nets"))
         heur.append(
@@ -98,11 +99,11 @@ def large_n_points(folder: Path) -> tuple[list[dict], list[dict], list[dict], li
     ]  # fmt: skip
     if not heur:
         notes.append(
-            f"no heuristic large-n results ({folder / 'summary.csv'} absent): only the exact "
+            f"no heuristic large-n results ({shown / 'summary.csv'} absent): only the exact "
             "part is drawn; run experiments/large_n.py (issue 13)"
         )
     if heur and not thresh:
-        notes.append(f"no algorithmic thresholds ({folder / 'thresholds.csv'} absent)")
+        notes.append(f"no algorithmic thresholds ({shown / 'thresholds.csv'} absent)")
     return heur, exact, thresh, notes
 
 
@@ -128,12 +129,15 @@ def figure(exact: list[dict], heur: list[dict], thresh: list[dict], theory: sc.T
                     yerr=[p["se"] for p in pts], fmt="^", mfc="none", ms=5, lw=0.8,
                     capsize=1.5, color=hcol[n],
                     label=f"heuristic best count/n (upper bound), n = {n}")  # fmt: skip
-    for t in thresh:
-        if math.isfinite(t["alpha_alg"]):
-            color = hcol.get(t["n"], "0.3")
-            ax.axvline(t["alpha_alg"], color=color, lw=1.0, ls=(0, (1, 2)))
-            ax.annotate(f"alg. threshold\nn={t['n']}: {t['alpha_alg']:.2f}", (t["alpha_alg"], 0.05),
-                        rotation=90, fontsize=7, color=color, ha="right", va="bottom")  # fmt: skip
+    shown = [t for t in thresh if math.isfinite(t["alpha_alg"])]
+    for t in shown:
+        ax.axvline(t["alpha_alg"], color=hcol.get(t["n"], "0.3"), lw=1.0, ls=(0, (1, 2)))
+    if shown:  # one label for all: the thresholds of different n lie close together
+        text = "algorithmic threshold (dotted):\n" + "\n".join(
+            f"n = {t['n']}: {t['alpha_alg']:.2f}" for t in shown
+        )
+        ax.text(0.98, 0.03, text, transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
+                bbox={"facecolor": "white", "edgecolor": "0.8", "alpha": 0.9})  # fmt: skip
     if not heur:
         ax.text(0.98, 0.03, "heuristic large n and algorithmic threshold:\nnot available yet (issue 13)",
                 transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color="0.3")  # fmt: skip
