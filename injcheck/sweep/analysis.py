@@ -230,18 +230,27 @@ def fit_crossing(alpha: Sequence[float], k: Sequence[int], m: Sequence[int]) -> 
     a50, log_b = float(res.x[0]), float(res.x[1])
     nll_min = min(float(res.fun), float(prof[best]))
     excess = 2.0 * (prof - nll_min) - _CHI2_95  # <= 0 inside the 95% interval
+
+    def excess_at(g: float) -> float:
+        return 2.0 * (profile(g)[0] - nll_min) - _CHI2_95
+
+    # The outermost grid points inside the interval; the refined optimum is inside too (its
+    # excess is -chi2), which matters for sharp data whose interval falls between two grid
+    # points. Each boundary is then solved on the profile itself: a linear interpolation
+    # of the grid is far off when the profile is steep (many trials per point).
+    inside = np.flatnonzero(excess <= 0)
+    first = min(a50, grid[inside[0]]) if inside.size else a50
+    last = max(a50, grid[inside[-1]]) if inside.size else a50
+    below, above = grid[grid < first], grid[grid > last]
     notes = []
-    idx = np.flatnonzero(excess <= 0)
-    i, j = idx[0], idx[-1]
-    # Interpolate the boundary between the last grid point outside and the first inside.
     ci_low = (
-        float(np.interp(0.0, [excess[i], excess[i - 1]], [grid[i], grid[i - 1]]))
-        if i > 0
+        float(optimize.brentq(excess_at, below[-1], first, xtol=1e-6))
+        if below.size and excess_at(below[-1]) > 0
         else -math.inf
     )
     ci_high = (
-        float(np.interp(0.0, [excess[j], excess[j + 1]], [grid[j], grid[j + 1]]))
-        if j < grid.size - 1
+        float(optimize.brentq(excess_at, last, above[0], xtol=1e-6))
+        if above.size and excess_at(above[0]) > 0
         else math.inf
     )
     if not (math.isfinite(ci_low) and math.isfinite(ci_high)):

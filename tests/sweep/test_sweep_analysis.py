@@ -124,3 +124,23 @@ def test_unknowns_are_counted_not_dropped():
     assert point["pstar_count"] == 2 and point["pstar_over_n_mean"] == pytest.approx(7 / 8)
     (cross,) = crossings_by_n(summarize_points(rows + [_row(4, 5.0, 0, "injective")]))
     assert cross["unknown"] == 2
+
+
+def test_sharp_transitions_get_an_interval_around_the_crossing():
+    # Published exact counts (1000 layers per (n, m)): sharp profiles whose 95% interval is
+    # narrower than the profile grid (n = 3 raised IndexError) or was misplaced by a linear
+    # interpolation of the grid (n = 5: the crossing fell outside its own interval).
+    import json
+    from pathlib import Path
+
+    from injcheck.sweep.analysis import fit_crossing
+
+    data = Path(__file__).resolve().parents[2] / "experiments/data/published_counts_gamma1398.json"
+    rows = json.loads(data.read_text())["rows"]
+    for n in range(2, 7):
+        mine = [r for r in rows if r[0] == n]
+        fit = fit_crossing([r[1] / n for r in mine], [r[2] for r in mine], [r[3] for r in mine])
+        assert fit.ci_low < fit.alpha50 < fit.ci_high, (n, fit)
+        assert fit.ci_high - fit.ci_low < 0.2
+    step = fit_crossing([2.9, 3.0, 3.1, 3.2], [0, 10, 990, 1000], [1000] * 4)
+    assert step.ci_low < step.alpha50 < step.ci_high
