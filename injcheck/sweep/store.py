@@ -404,7 +404,8 @@ def write_csv(path: str, rows: Iterable[dict[str, Any]], columns: Sequence[str])
 #: Expected types of the stored columns (None is allowed where the value is optional).
 _REQUIRED_INT = ("trial", "n", "depth", "seed")
 _OPTIONAL_INT = ("p_star", "p_star_lower", "p_star_upper", "heuristic_count", "layer")
-_REQUIRED_NUMBER = ("alpha", "alpha_nominal")
+_REQUIRED_NUMBER = ("alpha",)
+_OPTIONAL_NUMBER = ("alpha_nominal",)  # None for sweeps given by explicit widths
 STATUSES = ("injective", "non-injective", "unknown")
 
 
@@ -443,9 +444,12 @@ def _row_problem(row: dict[str, Any]) -> str | None:
     for col in _OPTIONAL_INT:
         if row[col] is not None and not _is_int(row[col]):
             return f"column {col} holds {row[col]!r}, not an integer"
-    for col in _REQUIRED_NUMBER:
-        if not isinstance(row[col], (int, float)) or isinstance(row[col], bool):
-            return f"column {col} holds {row[col]!r}, not a number"
+    for col in _REQUIRED_NUMBER + _OPTIONAL_NUMBER:
+        value = row[col]
+        if value is None and col in _OPTIONAL_NUMBER:
+            continue
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return f"column {col} holds {value!r}, not a number"
     widths = row["widths"]
     if not isinstance(widths, list) or not widths or not all(_is_int(w) and w > 0 for w in widths):
         return f"column widths holds {widths!r}, not a list of positive integers"

@@ -140,7 +140,7 @@ CORRUPTIONS = {
     "depth": ["deep", None],
     "seed": ["x", None, 0.5],
     "alpha": ["alpha", None, "[]"],
-    "alpha_nominal": ["x", None],
+    "alpha_nominal": ["x", "[1]"],
     "p_star": ["x", 2.5, "[1]"],
     "p_star_lower": ["y", 1.5],
     "layer": ["first", 0.5],

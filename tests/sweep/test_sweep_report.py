@@ -84,3 +84,12 @@ def test_report_errors(tmp_path):
     Store(tmp_path / "empty.sqlite").close()
     with pytest.raises(StoreError, match="holds no sweep"):
         make_report(tmp_path / "empty.sqlite", tmp_path / "r")
+
+
+def test_a_sweep_given_by_explicit_widths_is_reported(tmp_path):
+    # Its rows have no alpha_nominal (None), which the row check must accept.
+    spec = fake_spec(alpha=None, widths=((12,), (18,), (24,)))
+    path = tmp_path / "w.sqlite"
+    run_sweep(spec, str(path), workers=0, progress=False)
+    report = make_report(str(path), tmp_path / "out", theory=False)
+    assert any(f.endswith("summary.csv") for f in report.files)
