@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from injcheck.sweep.store import write_csv as store_csv
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "study"
 STORE = RESULTS / "one_layer.sqlite"
@@ -322,14 +324,8 @@ def now() -> str:
 
 
 def write_csv(path: Path, rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
-    """CSV with fixed columns; floats with 6 significant digits."""
-    import csv
-
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(columns)
-        for r in rows:
-            w.writerow([_fmt(r.get(c)) for c in columns])
+    """CSV with fixed columns; floats with 6 significant digits, NaN and None empty."""
+    store_csv(str(path), ({c: _fmt(r.get(c)) for c in columns} for r in rows), columns)
 
 
 def _fmt(v):

@@ -37,45 +37,20 @@ import study_common as sc  # experiments/study_common.py
 
 from injcheck.sweep import SweepSpec, run_sweep
 from injcheck.sweep.analysis import crossings_by_n, logistic, summarize_points
+from injcheck.sweep.report import CROSSING_COLUMNS
+from injcheck.sweep.report import SUMMARY_COLUMNS as SUMMARY_COLUMNS_ALL
 
+#: The sweep report's columns, less those constant in a one-layer study (depth, the nominal
+#: alpha) and the spread of P*/n (its standard error is what the study uses).
 SUMMARY_COLUMNS = [
-    "n",
-    "widths",
-    "alpha",
-    "trials",
-    "injective",
-    "non_injective",
-    "unknown",
-    "errors",
-    "frac_injective",
-    "ci_low",
-    "ci_high",
-    "frac_if_unknown_non",
-    "frac_if_unknown_inj",
-    "pstar_count",
-    "pstar_over_n_mean",
-    "pstar_over_n_se",
-    "median_time",
-]
-CROSSING_COLUMNS = [
-    "n",
-    "alpha50",
-    "ci_low",
-    "ci_high",
-    "slope",
-    "points",
-    "decided",
-    "unknown",
-    "alpha50_unknown_non",
-    "alpha50_unknown_inj",
-    "note",
+    c for c in SUMMARY_COLUMNS_ALL if c not in ("depth", "alpha_nominal", "pstar_over_n_sd")
 ]
 
 
 # -- running ------------------------------------------------------------------------------
 def _spec(n: int, widths, trials: int, settings: dict) -> SweepSpec:
-    # Widths given as the expansions m/n (they round back to m): rows then carry
-    # alpha_nominal, which the store's reader requires (explicit-widths rows hold None there).
+    # Widths given as the expansions m/n (they round back to m), as the committed store was
+    # made: an explicit-widths spec would hash differently and not resume it.
     spec = SweepSpec(n=(n,), alpha=tuple(m / n for m in widths), trials=trials, **settings)
     assert [p.widths[0] for p in spec.points()] == list(widths)
     return spec
