@@ -20,7 +20,7 @@ import numpy as np
 from ..exceptions import InvalidArgumentError
 from ..networks import Layer
 from ..verdict import Verdict
-from ..verify import verify_witness
+from ..verify import exact_signs, verify_witness
 from .brute_force import EnumerationTimeout, best_collision_pair, brute_force_layer
 from .compiled import CompiledSearch, core_applies, p_star_compiled
 from .geometry import cell_point, collision_from_cell_point, genericity, greedy_low_depth_cell
@@ -195,8 +195,9 @@ def _exact_value_gordan(weight, deadline, compiled=True) -> Verdict:
     if p_star is not None:
         cert["p_star"] = p_star
     elif decision.status == "non-injective" and decision.witness is not None:
-        x = np.asarray(decision.witness["x"])
-        cert["p_star_upper"] = int(np.sum(weight @ x >= 0))
+        # Any x != 0 bounds P* by its count; exact signs keep the bound a proven one.
+        signs = exact_signs(weight, np.asarray(decision.witness["x"]))
+        cert["p_star_upper"] = int(np.sum(signs >= 0))
     decision.certificate = cert
     decision.stats = dict(decision.stats or {}, p_star_search=dict(stats, status=status))
     if p_star is None:
