@@ -170,13 +170,11 @@ def check(
         raise InvalidArgumentError(f"x0 is only used with mode='pointwise', not mode={mode!r}")
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
         raise InvalidArgumentError(f"threads must be a positive integer, got {threads!r}")
-    if proof is not None and not (
-        len(layers) == 1 and layers[0].bias is None and box is None and mode == "global"
-    ):
+    one_layer = len(layers) == 1 and layers[0].bias is None and box is None and mode != "pointwise"
+    if proof is not None and not (one_layer and mode == "global"):
         raise InvalidArgumentError("proof files are written for one bias-free layer, mode='global'")
 
     start = time.perf_counter()
-    one_layer = len(layers) == 1 and layers[0].bias is None and box is None and mode != "pointwise"
     if one_layer:
         from .one_layer import check_layer
 
@@ -187,7 +185,7 @@ def check(
         verdict = check_layer(
             layers[0].weight, method=method, time_limit=time_limit, exact_value=exact_value
         )
-        if proof is not None and mode == "global":
+        if proof is not None:  # validated above: global mode
             from .one_layer.proof import attach_proof
 
             attach_proof(verdict, layers[0].weight, str(proof), time_limit)
