@@ -304,7 +304,14 @@ def read_network(network) -> Network:
     without ReLU (the ``head``).
     """
     if isinstance(network, Network):
-        return Network(_layers_again(network.layers), network.head)
+        head = network.head
+        # The head is validated with the layers (finite, shapes that chain).
+        stack = _layers_again(
+            list(network.layers) + ([Layer(head.weight, head.bias)] if head else [])
+        )
+        if head is None:
+            return Network(stack)
+        return Network(stack[:-1], AffineMap(stack[-1].weight, stack[-1].bias))
     if isinstance(network, nn.Module):
         return network_from_model(network)
     if isinstance(network, Layer):

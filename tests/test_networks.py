@@ -180,3 +180,14 @@ def test_bad_files_are_rejected(tmp_path):
     (tmp_path / "bad.npy").write_bytes(b"not numpy at all")
     with pytest.raises(WeightsFileError, match="cannot read"):
         load_weights(tmp_path / "bad.npy")
+
+
+def test_a_network_object_is_validated_head_included():
+    from injcheck.networks import AffineMap, Layer, Network
+
+    body = [Layer(np.ones((4, 2)))]
+    with pytest.raises(InvalidNetworkError, match="expects 3 inputs"):
+        read_network(Network(body, AffineMap(np.ones((5, 3)))))
+    with pytest.raises(InvalidNetworkError, match="NaN"):
+        read_network(Network(body, AffineMap(np.full((5, 4), np.nan))))
+    assert read_network(Network(body, AffineMap(np.eye(4)))).head.weight.shape == (4, 4)
