@@ -257,11 +257,50 @@ def run_sweep(
     """
     from .. import __version__
 
-    if trial_fn is not None:
-        spec = spec.with_updates(
-            trial_fn=trial_fn if isinstance(trial_fn, str) else trial_fn_name(trial_fn)
-        )
+    spec = _with_trial_fn(spec, trial_fn)
     resolve_trial_fn(spec.trial_fn)  # fail fast, before starting workers
+    _check_executor(executor, workers, address)
+
+    own_store = not isinstance(store, Store)
+    db = Store(store) if own_store else store
+    start = time.perf_counter()
+    try:
+        h = db.register_spec(spec, __version__)
+        plan = list(plan_tasks(spec, db.finished(h), rerun))
+        total = spec.n_trials
+        result = SweepResult(h, total, total - len(plan), 0, store=db.path)
+        recorder = _Recorder(
+            db, __version__, result, _progress_bar(len(plan), h, result.skipped, progress)
+        )
+        try:
+            _execute_plan(plan, workers, executor, address, recorder)
+        finally:
+            recorder.close()
+        result.counts = dict(recorder.counts)
+        result.elapsed = time.perf_counter() - start
+        return result
+    finally:
+        if own_store:
+            db.close()
+
+
+def _with_trial_fn(spec: SweepSpec, trial_fn: TrialFn | str | None) -> SweepSpec:
+    """``spec`` with its trial function replaced by ``trial_fn`` (by name) when one is given."""
+    if trial_fn is None:
+        return spec
+    return spec.with_updates(
+        trial_fn=trial_fn if isinstance(trial_fn, str) else trial_fn_name(trial_fn)
+    )
+
+
+def _check_executor(executor: str, workers: int | None, address: str | None) -> None:
+    """Reject an unknown executor, a bad worker count, and options the executor ignores.
+
+    Raises
+    ------
+    InvalidArgumentError
+        With a message that names the CLI flag (the CLI passes these through unchanged).
+    """
     if executor not in EXECUTORS:
         raise InvalidArgumentError(f"--executor must be one of {EXECUTORS}, got {executor!r}")
     if workers is not None and (
@@ -275,52 +314,63 @@ def run_sweep(
     if address is not None and executor != "ray":
         raise InvalidArgumentError("--address is only used with --executor ray")
 
-    own_store = not isinstance(store, Store)
-    db = Store(store) if own_store else store
-    start = time.perf_counter()
-    try:
-        h = db.register_spec(spec, __version__)
-        finished = db.finished(h)
-        plan = list(plan_tasks(spec, finished, rerun))
-        total = spec.n_trials
-        result = SweepResult(h, total, total - len(plan), 0, store=db.path)
-        counts: Counter[str] = Counter()
-        bar = _progress_bar(len(plan), h, result.skipped, progress)
 
-        def on_result(item: tuple[Point, TrialTask, bool], record: dict[str, Any]) -> None:
-            point, task, replace = item
-            db.add(make_row(point, task, record, __version__), replace=replace)
-            counts[record["status"]] += 1
-            result.ran += 1
-            if bar is not None:
-                bar.set_postfix(
-                    inj=counts["injective"],
-                    non=counts["non-injective"],
-                    unk=counts["unknown"],
-                    refresh=False,
-                )
-                bar.update(1)
+class _Recorder:
+    """Stores each finished trial as one row, counts its status and advances the bar.
 
-        try:
-            if not plan:
-                pass
-            elif workers == 0:
-                _limit_threads()
-                for item in plan:
-                    on_result(item, execute_task(item[1]))
-            elif executor == "local":
-                _run_pool(plan, workers or os.cpu_count() or 1, on_result)
-            else:
-                _run_ray(plan, workers, address, on_result)
-        finally:
-            if bar is not None:
-                bar.close()
-        result.counts = dict(counts)
-        result.elapsed = time.perf_counter() - start
-        return result
-    finally:
-        if own_store:
-            db.close()
+    Parameters
+    ----------
+    db : Store
+        The store written to (only this process writes).
+    version : str
+        injcheck version stamped on each row.
+    result : SweepResult
+        Its ``ran`` is incremented per stored trial.
+    bar : tqdm or None
+        Progress bar, closed by :meth:`close`.
+    """
+
+    def __init__(self, db: Store, version: str, result: SweepResult, bar: Any) -> None:
+        self.db = db
+        self.version = version
+        self.result = result
+        self.bar = bar
+        self.counts: Counter[str] = Counter()
+
+    def __call__(self, item: tuple[Point, TrialTask, bool], record: dict[str, Any]) -> None:
+        point, task, replace = item
+        self.db.add(make_row(point, task, record, self.version), replace=replace)
+        self.counts[record["status"]] += 1
+        self.result.ran += 1
+        if self.bar is not None:
+            self.bar.set_postfix(
+                inj=self.counts["injective"],
+                non=self.counts["non-injective"],
+                unk=self.counts["unknown"],
+                refresh=False,
+            )
+            self.bar.update(1)
+
+    def close(self) -> None:
+        """Close the progress bar, if any."""
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _execute_plan(
+    plan: list, workers: int | None, executor: str, address: str | None, on_result: OnResult
+) -> None:
+    """Run every planned trial on the chosen executor, passing each record to ``on_result``."""
+    if not plan:
+        return
+    if workers == 0:
+        _limit_threads()
+        for item in plan:
+            on_result(item, execute_task(item[1]))
+    elif executor == "local":
+        _run_pool(plan, workers or os.cpu_count() or 1, on_result)
+    else:
+        _run_ray(plan, workers, address, on_result)
 
 
 def _progress_bar(total: int, spec_hash: str, skipped: int, progress: bool | None):
