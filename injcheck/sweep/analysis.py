@@ -173,6 +173,42 @@ def fit_crossing(alpha: Sequence[float], k: Sequence[int], m: Sequence[int]) -> 
     keep = m_arr > 0
     a, k_arr, m_arr = a[keep], k_arr[keep], m_arr[keep]
     n_pts, decided = int(a.size), int(m_arr.sum())
+    degenerate = _degenerate_fit(a, k_arr, m_arr)
+    if degenerate is not None:
+        return degenerate
+
+    span = float(a.max() - a.min())
+    # log b from nearly flat to a step
+    profile = _Profile(a, k_arr, m_arr, math.log(0.05 / span), math.log(200.0 / span))
+    grid = np.linspace(a.min() - 0.5 * span, a.max() + 0.5 * span, 401)
+    prof = np.array([profile(g)[0] for g in grid])
+    a50, log_b, nll_min = _refine_optimum(profile, grid, prof)
+    ci_low, ci_high = _profile_interval(profile, grid, prof, a50, nll_min)
+    notes = []
+    if not (math.isfinite(ci_low) and math.isfinite(ci_high)):
+        notes.append("interval open within alpha range +- half its span")
+    if log_b >= profile.hi_b - 1e-3:
+        notes.append("separated data (a step): the crossing is only known to lie in the gap")
+    if not (a.min() <= a50 <= a.max()):
+        notes.append("crossing extrapolated outside the grid")
+    return CrossingFit(a50, ci_low, ci_high, float(np.exp(log_b)), n_pts, decided, "; ".join(notes))
+
+
+def _degenerate_fit(a: np.ndarray, k: np.ndarray, m: np.ndarray) -> CrossingFit | None:
+    """The fit of data that hold no crossing to fit, or None when a logistic fit is possible.
+
+    Parameters
+    ----------
+    a, k, m : np.ndarray
+        Expansions, injective and decided trials of the points with ``m > 0``.
+
+    Returns
+    -------
+    CrossingFit or None
+        Fewer than two distinct expansions: all nan. No injective trial: the crossing lies
+        above the grid. All trials injective: it lies below.
+    """
+    n_pts, decided = int(a.size), int(m.sum())
     if n_pts < 2 or np.unique(a).size < 2:
         return CrossingFit(
             math.nan,
@@ -183,7 +219,7 @@ def fit_crossing(alpha: Sequence[float], k: Sequence[int], m: Sequence[int]) -> 
             decided,
             "fewer than 2 expansions with decided trials",
         )
-    if k_arr.sum() == 0:
+    if k.sum() == 0:
         return CrossingFit(
             math.nan,
             float(a.max()),
@@ -193,7 +229,7 @@ def fit_crossing(alpha: Sequence[float], k: Sequence[int], m: Sequence[int]) -> 
             decided,
             "no injective trial: crossing above the grid",
         )
-    if k_arr.sum() == m_arr.sum():
+    if k.sum() == m.sum():
         return CrossingFit(
             math.nan,
             -math.inf,
@@ -203,32 +239,67 @@ def fit_crossing(alpha: Sequence[float], k: Sequence[int], m: Sequence[int]) -> 
             decided,
             "all trials injective: crossing below the grid",
         )
+    return None
 
-    span = float(a.max() - a.min())
-    lo_b, hi_b = math.log(0.05 / span), math.log(200.0 / span)  # from nearly flat to a step
 
-    def profile(a50: float) -> tuple[float, float]:
+@dataclass
+class _Profile:
+    """The binomial negative log-likelihood, profiled over the slope at a fixed crossing.
+
+    Attributes
+    ----------
+    a, k, m : np.ndarray
+        Expansions, injective and decided trials per point.
+    lo_b, hi_b : float
+        Bounds of ``log b`` searched.
+    """
+
+    a: np.ndarray
+    k: np.ndarray
+    m: np.ndarray
+    lo_b: float
+    hi_b: float
+
+    def nll(self, a50: float, log_b: float) -> float:
+        """Negative log-likelihood at ``(a50, log_b)``."""
+        return _nll(self.a, self.k, self.m, a50, log_b)
+
+    def __call__(self, a50: float) -> tuple[float, float]:
+        """``(min over log b of the nll, argmin log b)`` at crossing ``a50``."""
         res = optimize.minimize_scalar(
-            lambda lb: _nll(a, k_arr, m_arr, a50, lb),
-            bounds=(lo_b, hi_b),
+            lambda lb: self.nll(a50, lb),
+            bounds=(self.lo_b, self.hi_b),
             method="bounded",
             options={"xatol": 1e-6},
         )
         return float(res.fun), float(res.x)
 
-    grid = np.linspace(a.min() - 0.5 * span, a.max() + 0.5 * span, 401)
-    prof = np.array([profile(g)[0] for g in grid])
+
+def _refine_optimum(
+    profile: _Profile, grid: np.ndarray, prof: np.ndarray
+) -> tuple[float, float, float]:
+    """Refine the optimum jointly, starting at the best grid point.
+
+    Returns
+    -------
+    a50, log_b, nll_min : float
+        The refined optimum and the least nll seen (refined or on the grid).
+    """
     best = int(np.argmin(prof))
-    # Refine the optimum jointly, starting at the best grid point.
     lb0 = profile(grid[best])[1]
     res = optimize.minimize(
-        lambda th: _nll(a, k_arr, m_arr, th[0], th[1]),
+        lambda th: profile.nll(th[0], th[1]),
         x0=[grid[best], lb0],
-        bounds=[(grid[0], grid[-1]), (lo_b, hi_b)],
+        bounds=[(grid[0], grid[-1]), (profile.lo_b, profile.hi_b)],
         method="L-BFGS-B",
     )
-    a50, log_b = float(res.x[0]), float(res.x[1])
-    nll_min = min(float(res.fun), float(prof[best]))
+    return float(res.x[0]), float(res.x[1]), min(float(res.fun), float(prof[best]))
+
+
+def _profile_interval(
+    profile: _Profile, grid: np.ndarray, prof: np.ndarray, a50: float, nll_min: float
+) -> tuple[float, float]:
+    """The 95% profile-likelihood interval of the crossing; an open side is ``-+inf``."""
     excess = 2.0 * (prof - nll_min) - _CHI2_95  # <= 0 inside the 95% interval
 
     def excess_at(g: float) -> float:
@@ -242,7 +313,6 @@ def fit_crossing(alpha: Sequence[float], k: Sequence[int], m: Sequence[int]) -> 
     first = min(a50, grid[inside[0]]) if inside.size else a50
     last = max(a50, grid[inside[-1]]) if inside.size else a50
     below, above = grid[grid < first], grid[grid > last]
-    notes = []
     ci_low = (
         float(optimize.brentq(excess_at, below[-1], first, xtol=1e-6))
         if below.size and excess_at(below[-1]) > 0
@@ -253,13 +323,7 @@ def fit_crossing(alpha: Sequence[float], k: Sequence[int], m: Sequence[int]) -> 
         if above.size and excess_at(above[0]) > 0
         else math.inf
     )
-    if not (math.isfinite(ci_low) and math.isfinite(ci_high)):
-        notes.append("interval open within alpha range +- half its span")
-    if log_b >= hi_b - 1e-3:
-        notes.append("separated data (a step): the crossing is only known to lie in the gap")
-    if not (a.min() <= a50 <= a.max()):
-        notes.append("crossing extrapolated outside the grid")
-    return CrossingFit(a50, ci_low, ci_high, float(np.exp(log_b)), n_pts, decided, "; ".join(notes))
+    return ci_low, ci_high
 
 
 def crossings_by_n(summary: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
