@@ -156,6 +156,45 @@ def check(
     layers: list[Layer] = parsed.layers
     n = architecture(layers)[0]
     head = None if parsed.head is None else _head_certificate(parsed.head, layers[-1].shape[0])
+    time_limit, box, x0 = _validate_options(mode, method, time_limit, input_box, x0, threads, n)
+    one_layer = len(layers) == 1 and not layers[0].has_bias and box is None and mode != "pointwise"
+    if proof is not None and not (one_layer and mode == "global"):
+        raise InvalidArgumentError("proof files are written for one bias-free layer, mode='global'")
+
+    start = time.perf_counter()
+    if one_layer:
+        verdict = _check_one_layer(layers[0].weight, method, time_limit, exact_value, proof)
+    else:
+        from .deep import check_deep
+
+        verdict = check_deep(
+            layers, mode=mode, method=method, time_limit=time_limit, x0=x0, box=box, threads=threads
+        )
+    verdict.mode = mode
+    if head is not None:
+        verdict.architecture = list(verdict.architecture) + [parsed.head.weight.shape[0]]
+        verdict.certificate = dict(verdict.certificate or {}, final_affine=head)
+    verdict.wall_time = time.perf_counter() - start
+    return verdict
+
+
+def _validate_options(
+    mode: str, method, time_limit, input_box, x0, threads, n: int
+) -> tuple[float | None, tuple[np.ndarray, np.ndarray] | None, np.ndarray | None]:
+    """Validate the options of :func:`check` for a network with ``n`` inputs.
+
+    Returns
+    -------
+    time_limit : float or None
+    box : (lo, hi) or None
+    x0 : np.ndarray or None
+        Only in ``pointwise`` mode, where it is required.
+
+    Raises
+    ------
+    InvalidArgumentError
+        The first invalid option, in the order of the signature of :func:`check`.
+    """
     if mode not in MODES:
         raise InvalidArgumentError(f"mode must be one of {MODES}, got {mode!r}")
     if not isinstance(method, str):
@@ -170,34 +209,30 @@ def check(
         raise InvalidArgumentError(f"x0 is only used with mode='pointwise', not mode={mode!r}")
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
         raise InvalidArgumentError(f"threads must be a positive integer, got {threads!r}")
-    one_layer = len(layers) == 1 and layers[0].bias is None and box is None and mode != "pointwise"
-    if proof is not None and not (one_layer and mode == "global"):
-        raise InvalidArgumentError("proof files are written for one bias-free layer, mode='global'")
+    return time_limit, box, x0
 
-    start = time.perf_counter()
-    if one_layer:
-        from .one_layer import check_layer
 
-        if method not in ONE_LAYER_METHODS:
-            raise InvalidArgumentError(
-                f"one-layer method must be one of {ONE_LAYER_METHODS}, got {method!r}"
-            )
-        verdict = check_layer(
-            layers[0].weight, method=method, time_limit=time_limit, exact_value=exact_value
+def _check_one_layer(
+    weight: np.ndarray,
+    method: str,
+    time_limit: float | None,
+    exact_value: bool,
+    proof: str | None,
+) -> Verdict:
+    """One bias-free layer, global/local mode: :func:`injcheck.one_layer.check_layer`.
+
+    With ``proof`` (validated by the caller: global mode), an injective verdict's proof
+    is written to that path.
+    """
+    from .one_layer import check_layer
+
+    if method not in ONE_LAYER_METHODS:
+        raise InvalidArgumentError(
+            f"one-layer method must be one of {ONE_LAYER_METHODS}, got {method!r}"
         )
-        if proof is not None:  # validated above: global mode
-            from .one_layer.proof import attach_proof
+    verdict = check_layer(weight, method=method, time_limit=time_limit, exact_value=exact_value)
+    if proof is not None:  # validated by the caller: global mode
+        from .one_layer.proof import attach_proof
 
-            attach_proof(verdict, layers[0].weight, str(proof), time_limit)
-    else:
-        from .deep import check_deep
-
-        verdict = check_deep(
-            layers, mode=mode, method=method, time_limit=time_limit, x0=x0, box=box, threads=threads
-        )
-    verdict.mode = mode
-    if head is not None:
-        verdict.architecture = list(verdict.architecture) + [parsed.head.weight.shape[0]]
-        verdict.certificate = dict(verdict.certificate or {}, final_affine=head)
-    verdict.wall_time = time.perf_counter() - start
+        attach_proof(verdict, weight, str(proof), time_limit)
     return verdict
