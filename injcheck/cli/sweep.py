@@ -35,6 +35,12 @@ resumes where it stopped. Results do not depend on --workers or --executor.
 
 def register(subparsers) -> None:
     """Add the ``sweep`` and ``report`` subcommands."""
+    _add_sweep_parser(subparsers)
+    _add_report_parser(subparsers)
+
+
+def _add_sweep_parser(subparsers) -> None:
+    """The ``sweep`` subcommand: grid, check and execution options."""
     p = subparsers.add_parser(
         "sweep",
         help=SWEEP_HELP,
@@ -42,7 +48,14 @@ def register(subparsers) -> None:
         epilog=_SWEEP_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    grid = p.add_argument_group("grid")
+    _add_grid_options(p.add_argument_group("grid"))
+    _add_check_options(p.add_argument_group("check"))
+    _add_execution_options(p.add_argument_group("execution"))
+    p.set_defaults(handler=sweep_command)
+
+
+def _add_grid_options(grid: argparse._ArgumentGroup) -> None:
+    """Options of the grid of networks: sizes, expansions or widths, depth, trials, seed."""
     grid.add_argument("--n", metavar="LIST", help="input sizes, e.g. 4,6 or 4:10:2")
     grid.add_argument(
         "--alpha",
@@ -66,7 +79,10 @@ def register(subparsers) -> None:
     )
     grid.add_argument("--trials", type=int, metavar="T", help="trials per grid point (default 20)")
     grid.add_argument("--seed", type=int, metavar="S", help="master seed (default 0)")
-    chk = p.add_argument_group("check")
+
+
+def _add_check_options(chk: argparse._ArgumentGroup) -> None:
+    """Options of the check run on each trial."""
     chk.add_argument("--mode", choices=MODES, help="which injectivity to check (default global)")
     chk.add_argument("--method", help="check method (default auto)")
     chk.add_argument(
@@ -85,7 +101,10 @@ def register(subparsers) -> None:
         metavar="MODULE:FUNC",
         help="advanced: run this function for each trial instead of injcheck.check",
     )
-    run = p.add_argument_group("execution")
+
+
+def _add_execution_options(run: argparse._ArgumentGroup) -> None:
+    """Options of where and how the trials run and are stored."""
     run.add_argument("--store", metavar="PATH", help="SQLite results file (created if missing)")
     run.add_argument(
         "--workers",
@@ -109,8 +128,10 @@ def register(subparsers) -> None:
         "--config", metavar="FILE.toml", help="read the sweep settings from a TOML file"
     )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(handler=sweep_command)
 
+
+def _add_report_parser(subparsers) -> None:
+    """The ``report`` subcommand."""
     r = subparsers.add_parser("report", help=REPORT_HELP, description=REPORT_HELP + ".")
     r.add_argument("--store", metavar="PATH", required=True, help="SQLite results file of a sweep")
     r.add_argument(
