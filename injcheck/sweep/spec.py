@@ -113,6 +113,31 @@ def realised_alpha(n: int, widths: Sequence[int], rule: str) -> float:
     return (widths[-1] / n) ** (1.0 / len(widths))
 
 
+def _network_shapes(widths: Any) -> tuple[tuple[int, ...], ...]:
+    """Explicit widths as a tuple of network shapes, all non-empty and of one depth.
+
+    Raises
+    ------
+    SpecError
+        A shape that is empty or holds a non-positive width, no shape at all, or shapes of
+        different depths.
+    """
+    shapes = []
+    for w in _seq(widths, "widths"):
+        shape = tuple(_positive_int(v, "widths", minimum=1) for v in _seq(w, "widths"))
+        if not shape:
+            raise SpecError("widths: a network needs at least one layer")
+        shapes.append(shape)
+    if not shapes:
+        raise SpecError("widths: give at least one network shape")
+    depths = {len(s) for s in shapes}
+    if len(depths) != 1:
+        raise SpecError(
+            f"widths: all networks of a sweep need the same depth, got {sorted(depths)}"
+        )
+    return tuple(shapes)
+
+
 @dataclass(frozen=True)
 class SweepSpec:
     """Settings of one Monte Carlo sweep (validated on construction).
@@ -158,8 +183,17 @@ class SweepSpec:
     trial_options: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
-        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 - frozen
-        set_("n", tuple(_positive_int(v, "n", minimum=1) for v in _seq(self.n, "n")))
+        self._validate_grid()
+        self._validate_check()
+        self._validate_trial()
+
+    def _set(self, name: str, value: Any) -> None:
+        """Store a normalised setting (the dataclass is frozen)."""
+        object.__setattr__(self, name, value)
+
+    def _validate_grid(self) -> None:
+        """Normalise ``n`` and exactly one of ``alpha`` and ``widths``; set ``depth``."""
+        self._set("n", tuple(_positive_int(v, "n", minimum=1) for v in _seq(self.n, "n")))
         if not self.n:
             raise SpecError("n: give at least one input size")
         if (self.alpha is None) == (self.widths is None):
@@ -170,33 +204,24 @@ class SweepSpec:
             alphas = tuple(_positive_float(v, "alpha") for v in _seq(self.alpha, "alpha"))
             if not alphas:
                 raise SpecError("alpha: the expansion grid is empty")
-            set_("alpha", alphas)
-            set_("depth", _positive_int(self.depth, "depth", minimum=1))
+            self._set("alpha", alphas)
+            self._set("depth", _positive_int(self.depth, "depth", minimum=1))
         else:
-            shapes = []
-            for w in _seq(self.widths, "widths"):
-                shape = tuple(_positive_int(v, "widths", minimum=1) for v in _seq(w, "widths"))
-                if not shape:
-                    raise SpecError("widths: a network needs at least one layer")
-                shapes.append(shape)
-            if not shapes:
-                raise SpecError("widths: give at least one network shape")
-            depths = {len(s) for s in shapes}
-            if len(depths) != 1:
-                raise SpecError(
-                    f"widths: all networks of a sweep need the same depth, got {sorted(depths)}"
-                )
-            set_("widths", tuple(shapes))
-            set_("depth", depths.pop())
+            shapes = _network_shapes(self.widths)
+            self._set("widths", shapes)
+            self._set("depth", len(shapes[0]))
+
+    def _validate_check(self) -> None:
+        """Validate the settings passed to the check of each trial."""
         if self.width_rule not in WIDTH_RULES:
             raise SpecError(f"width_rule must be one of {WIDTH_RULES}, got {self.width_rule!r}")
-        set_("trials", _positive_int(self.trials, "trials", minimum=1))
+        self._set("trials", _positive_int(self.trials, "trials", minimum=1))
         if self.mode not in MODES:
             raise SpecError(f"mode must be one of {MODES}, got {self.mode!r}")
         if not isinstance(self.method, str) or not self.method:
             raise SpecError(f"method must be a non-empty string, got {self.method!r}")
         if self.time_limit is not None:
-            set_("time_limit", _positive_float(self.time_limit, "time_limit"))
+            self._set("time_limit", _positive_float(self.time_limit, "time_limit"))
         if not isinstance(self.exact_value, bool):
             raise SpecError(f"exact_value must be true or false, got {self.exact_value!r}")
         if self.method == "heuristic" and self.exact_value:
@@ -205,7 +230,10 @@ class SweepSpec:
                 "method 'heuristic' gives only an upper bound on P*, not its exact value: "
                 "turn exact_value off (CLI: --no-exact-value)"
             )
-        set_("seed", _positive_int(self.seed, "seed", minimum=0))
+
+    def _validate_trial(self) -> None:
+        """Validate the seed, the trial function's name and its options (sorted by key)."""
+        self._set("seed", _positive_int(self.seed, "seed", minimum=0))
         if not isinstance(self.trial_fn, str) or ":" not in self.trial_fn:
             raise SpecError(
                 f"trial_fn must look like 'package.module:function', got {self.trial_fn!r}"
@@ -216,7 +244,7 @@ class SweepSpec:
                 value is None or isinstance(value, (bool, int, float, str))
             ):
                 raise SpecError(f"trial_options: {key!r} must map to a number, string or boolean")
-        set_("trial_options", tuple(sorted(opts.items())))
+        self._set("trial_options", tuple(sorted(opts.items())))
 
     # -- the grid ---------------------------------------------------------------------
     def points(self) -> Iterator[Point]:
