@@ -1,7 +1,7 @@
 """ReLU networks: random Gaussian construction, reading layers out of torch models, loading files.
 
-The rest of injcheck works on a list of :class:`Layer` (float64 numpy weight and
-optional bias); this module is the only place that touches torch modules.
+The rest of injcheck works on a list of :class:`injcheck.layers.Layer` (float64 numpy
+weight and bias, numpy only); this module is the only place that touches torch modules.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import os
 import re
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -22,51 +21,22 @@ from .exceptions import (
     PickleRefusedError,
     WeightsFileError,
 )
+from .layers import AffineMap, Layer, Network, architecture, forward
+
+__all__ = [
+    "AffineMap",
+    "Layer",
+    "Network",
+    "architecture",
+    "as_layers",
+    "forward",
+    "load_weights",
+    "make_layers",
+    "random_relu_net",
+    "read_network",
+]
 
 
-@dataclass(frozen=True)
-class Layer:
-    """One affine map followed by ReLU: ``h -> ReLU(weight @ h + bias)``.
-
-    Attributes
-    ----------
-    weight : ndarray of shape (m_out, m_in), float64
-    bias : ndarray of shape (m_out,) or None
-    """
-
-    weight: np.ndarray
-    bias: np.ndarray | None = None
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.weight.shape
-
-
-@dataclass(frozen=True)
-class AffineMap:
-    """A final ``h -> weight @ h + bias`` with no activation after it (a network's head)."""
-
-    weight: np.ndarray
-    bias: np.ndarray | None = None
-
-
-@dataclass(frozen=True)
-class Network:
-    """ReLU layers, optionally followed by one affine map without activation.
-
-    Attributes
-    ----------
-    layers : list of Layer
-        ``h -> ReLU(W h + b)``, in order.
-    head : AffineMap or None
-        A last ``Linear`` with no ReLU after it (a classifier or regression head).
-    """
-
-    layers: list[Layer]
-    head: AffineMap | None = None
-
-
-#: Shorthands for ``layout``: ReLU after every Linear, or after every Linear but the last.
 LAYOUT_SHORTHANDS = ("relu", "final-linear")
 
 #: Modules that are the identity in eval mode and are skipped when reading a model.
@@ -500,19 +470,3 @@ def _check_positions(tokens: list[str], positions: list[int]) -> None:
             f"{','.join(tokens)!r} puts them at {expected}: another module (an activation "
             "other than ReLU?) lies in between"
         )
-
-
-def forward(layers: Sequence[Layer], x: np.ndarray) -> np.ndarray:
-    """Float64 forward pass of one input or a batch (rows)."""
-    h = np.asarray(x, dtype=np.float64)
-    for layer in layers:
-        h = h @ layer.weight.T
-        if layer.bias is not None:
-            h = h + layer.bias
-        h = np.maximum(h, 0.0)
-    return h
-
-
-def architecture(layers: Sequence[Layer]) -> list[int]:
-    """``[n, m_1, ..., m_l]``."""
-    return [layers[0].weight.shape[1]] + [layer.weight.shape[0] for layer in layers]

@@ -24,7 +24,7 @@ from fractions import Fraction
 import numpy as np
 import scipy.linalg
 
-from .networks import Layer, forward
+from .layers import Layer, activation_pattern, forward
 
 #: Relative tolerance of the float64 forward check, ``|f(x)-f(y)| <= RTOL * max(|f(x)|, |f(y)|)``.
 FLOAT_RTOL = 1e-9
@@ -103,7 +103,7 @@ def exact_forward(layers_q, x_q: list[Fraction]) -> list[Fraction]:
 
 def exact_layers(layers: Sequence[Layer]):
     return [
-        (_q_mat(layer.weight), None if layer.bias is None else _q_vec(layer.bias))
+        (_q_mat(layer.weight), _q_vec(layer.bias) if layer.has_bias else None)
         for layer in layers
     ]
 
@@ -142,17 +142,6 @@ def _solve_square(a: list[list[Fraction]], b: list[Fraction]) -> list[Fraction] 
                 fac = aug[r][col] * inv
                 aug[r] = [vr - fac * vc for vr, vc in zip(aug[r], aug[col])]
     return [aug[i][size] / aug[i][i] for i in range(size)]
-
-
-def activation_pattern(layers: Sequence[Layer], x: np.ndarray) -> list[np.ndarray]:
-    """Boolean active sets of every layer at ``x`` (float64)."""
-    h = np.asarray(x, dtype=np.float64)
-    out = []
-    for layer in layers:
-        pre = layer.weight @ h + (0 if layer.bias is None else layer.bias)
-        out.append(pre > 0)
-        h = np.maximum(pre, 0)
-    return out
 
 
 def exact_collision(

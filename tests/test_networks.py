@@ -100,7 +100,7 @@ def test_load_weights_round_trips(tmp_path):
     np.savez(tmp_path / "w.npz", W1=w1, W2=w2, b1=b1, b2=np.zeros(4))
     layers = load_weights(tmp_path / "w.npz", layout="relu").layers
     assert np.array_equal(layers[1].weight, w2) and np.array_equal(layers[0].bias, b1)
-    assert layers[1].bias is None  # an all-zero bias is no bias
+    assert not layers[1].has_bias and not np.any(layers[1].bias)  # zero bias: bias-free
     np.savez(tmp_path / "own.npz", W1=w1, W2=w2, layout="final-linear")
     own = load_weights(tmp_path / "own.npz")
     assert len(own.layers) == 1 and np.array_equal(own.head.weight, w2)

@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         network = as_layers(random_relu_net(arch[0], arch[1:], seed=args.seed))
     else:
         network = _load(args)
-        if any(layer.bias is not None for layer in network.layers) and args.box is None:
+        if any(layer.has_bias for layer in network.layers) and args.box is None:
             raise InvalidArgumentError(
                 "the network has biases, so it is not homogeneous: pass --box R to check it "
                 "on [-R, R]^n"

@@ -20,7 +20,7 @@ BOUND_SAMPLE_TOL = 1e-9
 
 
 def has_bias(layers: Sequence[Layer]) -> bool:
-    return any(layer.bias is not None for layer in layers)
+    return any(layer.has_bias for layer in layers)
 
 
 def input_domain(layers: Sequence[Layer], box) -> tuple[np.ndarray, np.ndarray, bool]:

@@ -73,7 +73,7 @@ class Bounds:
 
 def _interval(layer: Layer, h_lo: np.ndarray, h_hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     w_pos, w_neg = np.maximum(layer.weight, 0), np.minimum(layer.weight, 0)
-    bias = 0.0 if layer.bias is None else layer.bias
+    bias = layer.bias
     return w_pos @ h_lo + w_neg @ h_hi + bias, w_pos @ h_hi + w_neg @ h_lo + bias
 
 
@@ -93,7 +93,7 @@ def _relaxation(layers: Sequence[Layer], bounds: Bounds, upto: int):
         layer = layers[k]
         lower, upper = bounds.lower[k], bounds.upper[k]
         state = bounds.state(k)
-        bias = np.zeros(layer.weight.shape[0]) if layer.bias is None else layer.bias
+        bias = layer.bias.copy()
         prev = slice(offsets[k], offsets[k + 1])
         for i in range(layer.weight.shape[0]):
             col = offsets[k + 1] + i
@@ -177,7 +177,7 @@ def compute_bounds(
 def _tighten_layer(layers, bounds: Bounds, k: int, deadline: float | None) -> bool:
     a_ub, b_ub, a_eq, b_eq, var_bounds, h_off, total = _relaxation(layers, bounds, k)
     layer = layers[k]
-    bias = np.zeros(layer.weight.shape[0]) if layer.bias is None else layer.bias
+    bias = layer.bias.copy()
     width_prev = layers[k - 1].weight.shape[0]
     all_done = True
     for i in np.flatnonzero(bounds.state(k) == UNDECIDED):
@@ -230,7 +230,7 @@ def sampled_violation(
     h = np.vstack([pts, corners])
     worst = 0.0
     for k, layer in enumerate(layers):
-        pre = h @ layer.weight.T + (0.0 if layer.bias is None else layer.bias)
+        pre = h @ layer.weight.T + layer.bias
         scale = 1.0 + np.maximum(np.abs(bounds.lower[k]), np.abs(bounds.upper[k]))
         worst = max(worst, float(np.max((bounds.lower[k] - pre) / scale)))
         worst = max(worst, float(np.max((pre - bounds.upper[k]) / scale)))

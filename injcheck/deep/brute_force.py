@@ -99,7 +99,7 @@ def _domain(layers: Sequence[Layer], box) -> tuple[np.ndarray, np.ndarray]:
     n = layers[0].weight.shape[1]
     if box is not None:
         return np.asarray(box[0], float), np.asarray(box[1], float)
-    if any(layer.bias is not None for layer in layers):
+    if any(layer.has_bias for layer in layers):
         raise InvalidArgumentError("a network with biases needs input_box (no homogeneity to use)")
     return -np.ones(n), np.ones(n)
 
@@ -135,7 +135,7 @@ class _Enumerator:
         # Stack entries: (layer k, unit i, active lists, zero lists, A_k, c_k, g, h, point)
         first = self.layers[0]
         a0 = first.weight.copy()
-        c0 = np.zeros(a0.shape[0]) if first.bias is None else first.bias.copy()
+        c0 = first.bias.copy()
         stack = [(0, 0, [], [], a0, c0, np.zeros((0, n)), np.zeros(0), start_point, [])]
         while stack:
             _check_deadline(self.deadline)
@@ -152,7 +152,7 @@ class _Enumerator:
                     continue
                 nxt = self.layers[k + 1]
                 a_next = nxt.weight @ jac_k
-                c_next = nxt.weight @ off_k + (0 if nxt.bias is None else nxt.bias)
+                c_next = nxt.weight @ off_k + nxt.bias
                 stack.append((k + 1, 0, act, zer, a_next, c_next, g, h, point, jacs))
                 continue
             row, const = a_k[i], c_k[i]

@@ -73,7 +73,7 @@ class NetworkCopy:
         h = np.asarray(values[self.x.name()], float).reshape(-1)
         out = []
         for k, layer in enumerate(layers):
-            pre = layer.weight @ h + (0.0 if layer.bias is None else layer.bias)
+            pre = layer.weight @ h + layer.bias
             out.append(pre)
             state = self.bounds.state(k)
             h = np.where(state == ON, pre, 0.0)
@@ -105,7 +105,7 @@ def encode_copy(layers: Sequence[Layer], bounds: Bounds, x: cp.Variable, name: s
     for k, layer in enumerate(layers):
         m = layer.weight.shape[0]
         pre = layer.weight @ h
-        if layer.bias is not None:
+        if layer.has_bias:
             pre = pre + layer.bias
         state = bounds.state(k)
         on = (state == ON).astype(float)

@@ -32,7 +32,7 @@ from ..verify import WitnessCheck, verify_witness
 
 def applicable(layers: Sequence[Layer], box) -> bool:
     """Bias-free network and no input box: layer 1 is the one-layer problem on R^n."""
-    return box is None and all(layer.bias is None for layer in layers)
+    return box is None and not any(layer.has_bias for layer in layers)
 
 
 def local_first_layer(

@@ -139,9 +139,9 @@ def boundary_units(
     h = np.asarray(x0, float)
     out = []
     for k, layer in enumerate(layers):
-        pre = layer.weight @ h + (0.0 if layer.bias is None else layer.bias)
+        pre = layer.weight @ h + layer.bias
         size = np.abs(layer.weight) @ np.abs(h) + (
-            0.0 if layer.bias is None else np.abs(layer.bias)
+            np.abs(layer.bias)
         )
         for i in np.flatnonzero((np.abs(pre) <= rtol * size) & (size > 0)):
             out.append((k + 1, int(i) + 1))

@@ -69,7 +69,7 @@ def symbolic_bounds(
     out = []
     for k in range(upto):
         w = layers[k].weight
-        bias = 0.0 if layers[k].bias is None else layers[k].bias
+        bias = layers[k].bias
         wp, wn = np.maximum(w, 0.0), np.minimum(w, 0.0)
         pl_a, pl_b = wp @ l_a + wn @ u_a, wp @ l_b + wn @ u_b + bias
         pu_a, pu_b = wp @ u_a + wn @ l_a, wp @ u_b + wn @ l_b + bias
@@ -193,7 +193,7 @@ def _strictly_failing_batch(
     ok = np.ones(x.shape[0], dtype=bool)
     for j in range(k):
         w = layers[j].weight
-        pre = h @ w.T + (0.0 if layers[j].bias is None else layers[j].bias)
+        pre = h @ w.T + layers[j].bias
         size = np.abs(h) @ np.abs(w).T
         ok &= ~np.any((np.abs(pre) <= rtol * size) & (size > 0), axis=1)
         h = np.maximum(pre, 0.0)
@@ -206,7 +206,7 @@ def _strictly_failing(layers: Sequence[Layer], x: np.ndarray, k: int, rtol: floa
     h = x
     for j in range(k):
         w = layers[j].weight
-        pre = w @ h + (0.0 if layers[j].bias is None else layers[j].bias)
+        pre = w @ h + layers[j].bias
         size = np.abs(w) @ np.abs(h)
         if np.any((np.abs(pre) <= rtol * size) & (size > 0)):
             return False
@@ -243,7 +243,7 @@ def backward_bounds(
     relax = []
     for k in range(upto):
         w = layers[k].weight
-        bias = np.zeros(w.shape[0]) if layers[k].bias is None else layers[k].bias
+        bias = layers[k].bias.copy()
         f_low, f_up = forward[k]
         if k == 0:
             low, up = f_low, f_up
@@ -258,7 +258,7 @@ def backward_bounds(
                     const = const + neg @ shift
                     a = pos * lam + neg * slope
                     w_i = layers[i].weight
-                    b_i = 0.0 if layers[i].bias is None else layers[i].bias
+                    b_i = layers[i].bias
                     const = const + a @ (np.zeros(w_i.shape[0]) + b_i)
                     coef = a @ w_i
                 value = coef @ centre + const - np.abs(coef) @ radius
@@ -293,7 +293,7 @@ def symbolic_bounds_batch(
     out = []
     for k in range(upto):
         w = layers[k].weight
-        bias = 0.0 if layers[k].bias is None else layers[k].bias
+        bias = layers[k].bias
         wp, wn = np.maximum(w, 0.0), np.minimum(w, 0.0)
         pl_a, pl_b = wp @ l_a + wn @ u_a, l_b @ wp.T + u_b @ wn.T + bias
         pu_a, pu_b = wp @ u_a + wn @ l_a, u_b @ wp.T + l_b @ wn.T + bias
@@ -317,7 +317,7 @@ def backward_bounds_batch(
     relax = []
     for k in range(upto):
         w = layers[k].weight
-        bias = np.zeros(w.shape[0]) if layers[k].bias is None else layers[k].bias
+        bias = layers[k].bias.copy()
         f_low, f_up = forward[k]
         if k == 0:
             low, up = f_low, f_up
@@ -331,7 +331,7 @@ def backward_bounds_batch(
                     pos, neg = np.maximum(coef, 0.0), np.minimum(coef, 0.0)
                     const = const + np.einsum("bjm,bm->bj", neg, shift)
                     a = pos * lam[:, None, :] + neg * slope[:, None, :]
-                    if layers[i].bias is not None:
+                    if layers[i].has_bias:
                         const = const + a @ layers[i].bias
                     coef = a @ layers[i].weight
                 found.append(sign * _concretise(coef, const, centre, radius))

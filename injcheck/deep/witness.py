@@ -28,7 +28,7 @@ def affine_maps(layers: Sequence[Layer], pattern: Sequence[np.ndarray]):
     out = []
     for layer, act in zip(layers, pattern, strict=False):
         a_k = layer.weight @ jac
-        c_k = layer.weight @ off + (0.0 if layer.bias is None else layer.bias)
+        c_k = layer.weight @ off + layer.bias
         out.append((a_k, c_k))
         mask = np.asarray(act, float)
         jac, off = mask[:, None] * a_k, mask * c_k
@@ -42,7 +42,7 @@ def hidden_states(layers: Sequence[Layer], x: np.ndarray) -> list[np.ndarray]:
     h = np.asarray(x, float)
     out = []
     for layer in layers:
-        h = np.maximum(layer.weight @ h + (0.0 if layer.bias is None else layer.bias), 0.0)
+        h = np.maximum(layer.weight @ h + layer.bias, 0.0)
         out.append(h)
     return out
 
