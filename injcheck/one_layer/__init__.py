@@ -208,6 +208,7 @@ def _exact_value_gordan(weight, deadline, compiled=True) -> Verdict:
 
 # --------------------------------------------------------------------------- milp
 def _decide_milp(weight, deadline, exact_value) -> Verdict:
+    """Decide the layer, or compute ``P*`` with ``exact_value``, by the CVXPY/HiGHS MILP."""
     from .milp import build_layer_milp, solve_layer_milp  # cvxpy is slow to import
 
     m, n = weight.shape
@@ -218,68 +219,62 @@ def _decide_milp(weight, deadline, exact_value) -> Verdict:
     if result.dual_bound is not None and exact_value:
         cert["p_star_lower"] = int(np.ceil(result.dual_bound - 1e-6))
     if result.outcome in ("optimal", "feasible"):
-        x = result.values["x"]
-        count = int(round(float(np.sum(result.values["z"]))))
-        if exact_value:
-            cert["p_star_upper"] = count
-            if result.outcome == "optimal":
-                cert["p_star"] = count
-        if count <= n - 1:
-            # Push the rows the MILP kept non-positive strictly negative (exact cell normalisation).
-            cell = cell_point(weight, result.values["z"] < 0.5)
-            verdict = (
-                None
-                if cell is None
-                else _witness_verdict(weight, "milp", cell, cert, stats, result.raw_status)
-            )
-            if verdict is not None and verdict.status == "non-injective":
-                return verdict
-            if not genericity(weight).generic:
-                # The MILP counts rows > 0, a lower bound on P* when W is not generic:
-                # its point need not be a witness. Decide the rank form instead.
-                return _rank_fallback(weight, cert, deadline)
-            return verdict or _unknown(
-                weight,
-                "milp",
-                certificate=cert,
-                stats=stats,
-                solver_status=result.raw_status,
-                message="the MILP point is not in an open cell",
-            )
-        if result.outcome == "feasible":
-            if cert.get("p_star_lower", 0) >= n:
-                # The dual bound already proves P* >= n: the time-out only cost the value.
-                return _milp_injective(weight, cert, stats, result.raw_status, deadline)
-            return _unknown(
-                weight,
-                "milp",
-                certificate=cert,
-                stats=stats,
-                solver_status=result.raw_status,
-                message="time limit reached",
-            )
-        # Optimal with >= n positive rows: sanity-check the incumbent against its count.
-        if int(np.sum(weight @ x > 1e-9 * np.abs(weight).sum(axis=1))) > count:
-            return _unknown(
-                weight,
-                "milp",
-                certificate=cert,
-                stats=stats,
-                solver_status=result.raw_status,
-                message="solver point disagrees with its objective",
-            )
-        return _milp_injective(weight, cert, stats, result.raw_status, deadline)
+        return _milp_incumbent(weight, result, cert, stats, deadline, exact_value)
     if result.outcome == "infeasible" and not exact_value:
         return _milp_injective(weight, cert, stats, result.raw_status, deadline)
     if cert.get("p_star_lower", 0) >= n:  # a time-out with no incumbent, but the bound holds
         return _milp_injective(weight, cert, stats, result.raw_status, deadline)
+    message = "time limit reached" if result.raw_status == "user_limit" else "solver trouble"
+    return _milp_unknown(weight, cert, stats, result.raw_status, message)
+
+
+def _milp_incumbent(weight, result, cert, stats, deadline, exact_value) -> Verdict:
+    """The verdict from the MILP's incumbent (solved to optimality or not)."""
+    n = weight.shape[1]
+    x = result.values["x"]
+    count = int(round(float(np.sum(result.values["z"]))))
+    if exact_value:
+        cert["p_star_upper"] = count
+        if result.outcome == "optimal":
+            cert["p_star"] = count
+    if count <= n - 1:
+        return _milp_low_count(weight, result, cert, stats, deadline)
+    if result.outcome == "feasible":
+        if cert.get("p_star_lower", 0) >= n:
+            # The dual bound already proves P* >= n: the time-out only cost the value.
+            return _milp_injective(weight, cert, stats, result.raw_status, deadline)
+        return _milp_unknown(weight, cert, stats, result.raw_status, "time limit reached")
+    # Optimal with >= n positive rows: sanity-check the incumbent against its count.
+    if int(np.sum(weight @ x > 1e-9 * np.abs(weight).sum(axis=1))) > count:
+        message = "solver point disagrees with its objective"
+        return _milp_unknown(weight, cert, stats, result.raw_status, message)
+    return _milp_injective(weight, cert, stats, result.raw_status, deadline)
+
+
+def _milp_low_count(weight, result, cert, stats, deadline) -> Verdict:
+    """An incumbent with fewer than ``n`` positive rows: a witness, or the rank form."""
+    # Push the rows the MILP kept non-positive strictly negative (exact cell normalisation).
+    cell = cell_point(weight, result.values["z"] < 0.5)
+    verdict = (
+        None
+        if cell is None
+        else _witness_verdict(weight, "milp", cell, cert, stats, result.raw_status)
+    )
+    if verdict is not None and verdict.status == "non-injective":
+        return verdict
+    if not genericity(weight).generic:
+        # The MILP counts rows > 0, a lower bound on P* when W is not generic:
+        # its point need not be a witness. Decide the rank form instead.
+        return _rank_fallback(weight, cert, deadline)
+    return verdict or _milp_unknown(
+        weight, cert, stats, result.raw_status, "the MILP point is not in an open cell"
+    )
+
+
+def _milp_unknown(weight, cert, stats, raw_status, message) -> Verdict:
+    """An ``unknown`` verdict of the MILP method."""
     return _unknown(
-        weight,
-        "milp",
-        certificate=cert,
-        stats=stats,
-        solver_status=result.raw_status,
-        message="time limit reached" if result.raw_status == "user_limit" else "solver trouble",
+        weight, "milp", certificate=cert, stats=stats, solver_status=raw_status, message=message
     )
 
 
