@@ -49,32 +49,36 @@ def _unknown(weight, method, **fields) -> Verdict:
     return _verdict(weight, method, "unknown", **fields)
 
 
+def _solver_unknown(
+    weight, method, certificate, stats, solver_status, message, **fields
+) -> Verdict:
+    """An ``unknown`` verdict that keeps the solver's certificate, stats and status."""
+    return _unknown(
+        weight,
+        method,
+        certificate=certificate,
+        stats=stats,
+        solver_status=solver_status,
+        message=message,
+        **fields,
+    )
+
+
 def _witness_verdict(weight, method, x_cell, certificate, stats, solver_status) -> Verdict:
     """Turn a cell point with rank-deficient active rows into a verified verdict."""
     pair = collision_from_cell_point(weight, x_cell)
     if pair is None:
-        return _unknown(
-            weight,
-            method,
-            certificate=certificate,
-            stats=stats,
-            solver_status=solver_status,
-            message="the solver's cell has spanning active rows; no witness could be built",
-        )
+        message = "the solver's cell has spanning active rows; no witness could be built"
+        return _solver_unknown(weight, method, certificate, stats, solver_status, message)
     return _verified(weight, method, pair, certificate, stats, solver_status)
 
 
 def _verified(weight, method, pair, certificate, stats, solver_status) -> Verdict:
     check = verify_witness([Layer(weight)], *pair)
     if not check.ok:
-        return _unknown(
-            weight,
-            method,
-            certificate=certificate,
-            stats=stats,
-            solver_status=solver_status,
-            verification=check.to_dict(),
-            message=f"witness failed verification: {check.reason}",
+        message = f"witness failed verification: {check.reason}"
+        return _solver_unknown(
+            weight, method, certificate, stats, solver_status, message, verification=check.to_dict()
         )
     active = int(np.sum(weight @ check.x > 0))
     certificate = dict(certificate, active_rows_at_x=active)
@@ -273,9 +277,7 @@ def _milp_low_count(weight, result, cert, stats, deadline) -> Verdict:
 
 def _milp_unknown(weight, cert, stats, raw_status, message) -> Verdict:
     """An ``unknown`` verdict of the MILP method."""
-    return _unknown(
-        weight, "milp", certificate=cert, stats=stats, solver_status=raw_status, message=message
-    )
+    return _solver_unknown(weight, "milp", cert, stats, raw_status, message)
 
 
 def _milp_injective(weight, cert, stats, raw_status, deadline) -> Verdict:
