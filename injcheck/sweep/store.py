@@ -33,8 +33,8 @@ from .spec import SweepSpec
 
 SCHEMA_VERSION = 1
 
-#: Columns of the trials table, in order (also the CSV/Parquet export columns).
-COLUMNS = (
+#: Columns that say which trial a row is: the runner fills them from the task and its point.
+IDENTITY_COLUMNS = (
     "spec_hash",
     "point_key",
     "trial",
@@ -44,6 +44,12 @@ COLUMNS = (
     "alpha",
     "alpha_nominal",
     "seed",
+)
+#: Columns the runner adds to a trial's record (timing and bookkeeping).
+RUNNER_COLUMNS = ("trial_time", "version", "worker", "finished_at")
+#: Columns of the trials table, in order (also the CSV/Parquet export columns): the identity
+#: and runner columns and what a trial function returns (``trials.RESULT_FIELDS``).
+COLUMNS = IDENTITY_COLUMNS + (
     "status",
     "p_star",
     "p_star_lower",

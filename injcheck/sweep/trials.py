@@ -20,22 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..exceptions import SpecError
+from .store import COLUMNS, IDENTITY_COLUMNS, RUNNER_COLUMNS
 
-#: Fields a trial function may return (everything else is ignored).
-RESULT_FIELDS = (
-    "status",
-    "p_star",
-    "p_star_lower",
-    "p_star_upper",
-    "heuristic_count",
-    "layer",
-    "method",
-    "solver_status",
-    "wall_time",
-    "witness",
-    "message",
-    "stats",
-)
+#: Fields a trial function may return (everything else is ignored): the store's columns
+#: less those the runner fills in, in the store's order.
+RESULT_FIELDS = tuple(c for c in COLUMNS if c not in IDENTITY_COLUMNS + RUNNER_COLUMNS)
 
 
 @dataclass(frozen=True)
