@@ -22,6 +22,8 @@ from math import gcd, lcm
 
 import numpy as np
 
+from .rational import rref
+
 Vector = list[int]
 
 
@@ -51,29 +53,6 @@ def _integer(vec) -> Vector:
 
 def integer_rows(weight: np.ndarray) -> list[Vector]:
     return [_integer(float(v) for v in row) for row in weight]
-
-
-def _rref_pivots(rows: list[Vector], ncols: int) -> tuple[list[list[Fraction]], list[int]]:
-    """Exact reduced row echelon form; returns (rows, pivot columns)."""
-    mat = [[Fraction(v) for v in r] for r in rows]
-    pivots: list[int] = []
-    rank = 0
-    for col in range(ncols):
-        piv = next((i for i in range(rank, len(mat)) if mat[i][col] != 0), None)
-        if piv is None:
-            continue
-        mat[rank], mat[piv] = mat[piv], mat[rank]
-        inv = 1 / mat[rank][col]
-        mat[rank] = [v * inv for v in mat[rank]]
-        for i in range(len(mat)):
-            if i != rank and mat[i][col] != 0:
-                f = mat[i][col]
-                mat[i] = [a - f * b for a, b in zip(mat[i], mat[rank])]
-        pivots.append(col)
-        rank += 1
-        if rank == len(mat):
-            break
-    return mat[:rank], pivots
 
 
 def exact_rank(rows: list[Vector], ncols: int) -> int:
@@ -116,7 +95,7 @@ def cofactor_vector(rows: list[Vector]) -> Vector:
 
 def null_vector(rows: list[Vector], ncols: int) -> Vector | None:
     """One non-zero exact vector orthogonal to all rows, or None if they have full rank."""
-    red, pivots = _rref_pivots(rows, ncols)
+    red, pivots = rref(rows, ncols)
     free = [c for c in range(ncols) if c not in pivots]
     if not free:
         return None
@@ -157,7 +136,7 @@ def cell_points(rows: list[Vector], n: int, deadline: float | None = None) -> li
     if not nonzero:
         return [[1] + [0] * (n - 1)]
     if exact_rank(nonzero, n) < n:
-        _, pivots = _rref_pivots(nonzero, n)
+        _, pivots = rref(nonzero, n)
         # Signs depend only on the row space: solve in the coordinates of independent columns.
         sub = [[r[c] for c in pivots] for r in nonzero]
         points = []

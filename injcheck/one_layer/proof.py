@@ -18,6 +18,7 @@ from math import lcm
 import numpy as np
 
 from . import _cellsearch
+from .rational import rref
 
 __all__ = ["FORMAT", "ProofOutcome", "write_proof"]
 
@@ -47,23 +48,8 @@ def exact_multipliers(weight: np.ndarray, rows: list[int]) -> list[int] | None:
     Gauss-Jordan in rationals on ``W_S^T`` (n x |S|); the support of a vertex
     certificate has a one-dimensional null space.
     """
-    mat = [[Fraction(float(weight[r, j])) for r in rows] for j in range(weight.shape[1])]
     cols = len(rows)
-    pivots: list[int] = []
-    top = 0
-    for col in range(cols):
-        pick = next((i for i in range(top, len(mat)) if mat[i][col] != 0), None)
-        if pick is None:
-            continue
-        mat[top], mat[pick] = mat[pick], mat[top]
-        head = mat[top][col]
-        mat[top] = [v / head for v in mat[top]]
-        for i in range(len(mat)):
-            if i != top and mat[i][col] != 0:
-                f = mat[i][col]
-                mat[i] = [a - f * b for a, b in zip(mat[i], mat[top])]
-        pivots.append(col)
-        top += 1
+    mat, pivots = rref([[float(weight[r, j]) for r in rows] for j in range(weight.shape[1])], cols)
     free = [c for c in range(cols) if c not in pivots]
     if len(free) != 1:
         return None
