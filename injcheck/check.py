@@ -157,25 +157,39 @@ def check(
     n = architecture(layers)[0]
     head = None if parsed.head is None else _head_certificate(parsed.head, layers[-1].shape[0])
     time_limit, box, x0 = _validate_options(mode, method, time_limit, input_box, x0, threads, n)
-    one_layer = len(layers) == 1 and not layers[0].has_bias and box is None and mode != "pointwise"
-    if proof is not None and not (one_layer and mode == "global"):
-        raise InvalidArgumentError("proof files are written for one bias-free layer, mode='global'")
+    one_layer = _one_layer_case(layers, mode, box, proof)
 
     start = time.perf_counter()
     if one_layer:
         verdict = _check_one_layer(layers[0].weight, method, time_limit, exact_value, proof)
     else:
-        from .deep import check_deep
-
-        verdict = check_deep(
-            layers, mode=mode, method=method, time_limit=time_limit, x0=x0, box=box, threads=threads
-        )
+        verdict = _check_deep(layers, mode, method, time_limit, x0, box, threads)
     verdict.mode = mode
     if head is not None:
-        verdict.architecture = list(verdict.architecture) + [parsed.head.weight.shape[0]]
-        verdict.certificate = dict(verdict.certificate or {}, final_affine=head)
+        _record_head(verdict, parsed.head, head)
     verdict.wall_time = time.perf_counter() - start
     return verdict
+
+
+def _record_head(verdict: Verdict, head: AffineMap, certificate: dict) -> None:
+    """Add the injective head's width to the architecture and its certificate."""
+    verdict.architecture = list(verdict.architecture) + [head.weight.shape[0]]
+    verdict.certificate = dict(verdict.certificate or {}, final_affine=certificate)
+
+
+def _one_layer_case(layers: list[Layer], mode: str, box, proof: str | None) -> bool:
+    """Whether :mod:`injcheck.one_layer` decides the check (one bias-free layer, no box,
+    global or local mode).
+
+    Raises
+    ------
+    InvalidArgumentError
+        When ``proof`` is given and the check is not that case in global mode.
+    """
+    one_layer = len(layers) == 1 and not layers[0].has_bias and box is None and mode != "pointwise"
+    if proof is not None and not (one_layer and mode == "global"):
+        raise InvalidArgumentError("proof files are written for one bias-free layer, mode='global'")
+    return one_layer
 
 
 def _validate_options(
@@ -210,6 +224,15 @@ def _validate_options(
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
         raise InvalidArgumentError(f"threads must be a positive integer, got {threads!r}")
     return time_limit, box, x0
+
+
+def _check_deep(layers: list[Layer], mode: str, method, time_limit, x0, box, threads) -> Verdict:
+    """Every other case: :func:`injcheck.deep.check_deep`."""
+    from .deep import check_deep
+
+    return check_deep(
+        layers, mode=mode, method=method, time_limit=time_limit, x0=x0, box=box, threads=threads
+    )
 
 
 def _check_one_layer(
