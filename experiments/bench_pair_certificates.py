@@ -25,17 +25,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 from pathlib import Path
 
 import numpy as np
 from machine import cpu_model  # experiments/machine.py
 from scipy.optimize import linprog
 
+from injcheck.budget import Budget
 from injcheck.deep.brute_force import difference_system_is_trivial
+from injcheck.deep.certificates import Certificate, DifferenceCone, DisjointOutputs
 from injcheck.deep.difference_cone import decide_by_rays
 from injcheck.deep.first_layer import global_first_layer
-from injcheck.deep.pair_split import cone_certificate, prove_layer_by_layer
+from injcheck.deep.pair_split import prove_layer_by_layer
 from injcheck.networks import as_layers, random_relu_net
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "deep"
@@ -50,7 +51,7 @@ def _relaxed_copy(layers, box, bounds, cols: int, offset: int):
     prev, start = np.arange(offset, offset + n), offset + n
     for layer, (low, up) in zip(layers, bounds, strict=True):
         m = layer.weight.shape[0]
-        bias = np.zeros(m) if layer.bias is None else layer.bias
+        bias = layer.bias
         here, start = np.arange(start, start + m), start + m
         pre = np.zeros((m, cols))
         pre[:, prev] = layer.weight  # the row of p - b
@@ -119,11 +120,27 @@ def milp_certificate(layers, pair, bounds_x, bounds_y) -> bool:
     return difference_system_is_trivial(layers, bounds_x, bounds_y)
 
 
-ROUTES = {
-    "cone": {"cone": cone_certificate},
-    "lp+cone": {"lp": lp_certificate, "cone": cone_certificate},
-    "cone+milp": {"cone": cone_certificate, "milp": milp_certificate},
-}
+class PairTest(Certificate):
+    """A per-pair test ``test(layers, (box_x, box_y), bounds_x, bounds_y)`` as a certificate."""
+
+    def __init__(self, name: str, test):
+        self.name, self.test = name, test
+
+    def clears_one(self, layers, domain, bounds) -> bool:
+        return self.test(layers, domain.sides, bounds[0], bounds[-1])
+
+
+def _route(name: str) -> list[Certificate]:
+    """The certificates of a route, in order (disjoint outputs always first)."""
+    extra = {
+        "cone": [DifferenceCone()],
+        "lp+cone": [PairTest("lp", lp_certificate), DifferenceCone()],
+        "cone+milp": [DifferenceCone(), PairTest("milp", milp_certificate)],
+    }[name]
+    return [DisjointOutputs(), *extra]
+
+
+ROUTES = ("cone", "lp+cone", "cone+milp")
 
 
 def main() -> None:
@@ -150,15 +167,14 @@ def main() -> None:
             if global_first_layer(layers, None)[0] != "proven":
                 continue
             for route in args.routes.split(","):
-                start = time.perf_counter()
                 result = prove_layer_by_layer(
                     layers,
                     -np.ones(n),
                     np.ones(n),
                     True,
                     first=2,
-                    deadline=start + args.time_limit,
-                    certificates=ROUTES[route],
+                    budget=Budget.seconds(args.time_limit),
+                    certificates=_route(route),
                 )
                 record = {"n": n, "widths": [width, width], "seed": seed, "route": route}
                 record |= result.summary() | {"time_limit": args.time_limit}

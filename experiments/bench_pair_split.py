@@ -27,6 +27,7 @@ from machine import cpu_model
 def run_pair(job: tuple[int, list[int], int, float]) -> dict:
     import numpy as np
 
+    from injcheck.budget import Budget
     from injcheck.deep.global_check import check_global
     from injcheck.deep.pair_split import prove_by_pair_splitting, prove_layer_by_layer
     from injcheck.networks import as_layers, random_relu_net
@@ -46,9 +47,9 @@ def run_pair(job: tuple[int, list[int], int, float]) -> dict:
     lo, hi = -np.ones(n), np.ones(n)
     for name, search in (("whole", prove_by_pair_splitting), ("layered", prove_layer_by_layer)):
         start = time.perf_counter()
-        result = search(layers, lo, hi, True, deadline=start + limit)
+        result = search(layers, lo, hi, True, budget=Budget.seconds(limit))
         record[name] = {
-            "outcome": result.outcome,
+            "outcome": result.outcome.value,
             "pairs": result.pairs,
             "seconds": min(time.perf_counter() - start, limit),
         }

@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 import injcheck
+from injcheck.budget import Budget
 from injcheck.deep.first_layer import global_first_layer
 from injcheck.deep.pair_split import prove_layer_by_layer
 from injcheck.networks import as_layers, random_relu_net
@@ -44,12 +45,17 @@ def main() -> None:
                 continue
             start = time.perf_counter()
             result = prove_layer_by_layer(
-                layers, -np.ones(n), np.ones(n), True, first=2, deadline=start + args.time_limit
+                layers,
+                -np.ones(n),
+                np.ones(n),
+                True,
+                first=2,
+                budget=Budget.seconds(args.time_limit),
             )
             seconds = min(time.perf_counter() - start, args.time_limit)
             record = {"tag": args.tag, "injcheck": injcheck.__file__, "max_rays": args.max_rays}
             record |= {"n": n, "widths": [width] * 2}
-            record |= {"seed": seed, "outcome": result.outcome, "pairs": result.pairs}
+            record |= {"seed": seed, "outcome": result.outcome.value, "pairs": result.pairs}
             print(json.dumps(record | {"seconds": round(seconds, 2)}), flush=True)
 
 

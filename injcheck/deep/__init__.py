@@ -12,8 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..budget import Budget
 from ..exceptions import InvalidArgumentError
-from ..networks import Layer
+from ..layers import Layer
 from ..verdict import Verdict
 
 DEEP_METHODS = ("auto", "milp", "brute")
@@ -28,6 +29,7 @@ def check_deep(
     x0: np.ndarray | None = None,
     box: tuple[np.ndarray, np.ndarray] | None = None,
     threads: int = 1,
+    budget: Budget | None = None,
 ) -> Verdict:
     """Check a (validated) network in one of the three modes.
 
@@ -40,13 +42,15 @@ def check_deep(
         ``auto``/``milp``: the checks of this package (exact searches, then MILPs).
         ``brute``: region enumeration by LPs, for ``n <= 3`` and a few dozen units only.
     time_limit : float, optional
-        Wall-clock budget of the whole call in seconds.
+        Wall-clock budget of the whole call in seconds (or pass ``budget``).
     x0 : ndarray, optional
         The point of a pointwise check.
     box : (lo, hi), optional
         Input box; required for networks with biases.
     threads : int
         HiGHS threads.
+    budget : Budget, optional
+        The caller's budget (:mod:`injcheck.budget`); overrides ``time_limit``.
 
     Returns
     -------
@@ -66,24 +70,25 @@ def check_deep(
         raise InvalidArgumentError(
             f"deep-network method must be one of {DEEP_METHODS}, got {method!r}"
         )
+    budget = budget or Budget.seconds(time_limit)
     if method == "brute":
         from .brute_force import check_brute
 
-        return check_brute(layers, mode=mode, x0=x0, box=box, time_limit=time_limit)
+        return check_brute(layers, mode=mode, x0=x0, box=box, time_limit=budget.remaining())
     if mode == "global":
         from .global_check import check_global
 
-        return check_global(layers, time_limit=time_limit, box=box, threads=threads)
+        return check_global(layers, budget=budget, box=box, threads=threads)
     if mode == "local":
         from .local_check import check_local
 
-        return check_local(layers, time_limit=time_limit, box=box, threads=threads)
+        return check_local(layers, budget=budget, box=box, threads=threads)
     if mode == "pointwise":
         from .pointwise_check import check_pointwise
 
         if x0 is None:
             raise InvalidArgumentError("mode='pointwise' needs x0, the input to check")
-        return check_pointwise(layers, x0, time_limit=time_limit, box=box, threads=threads)
+        return check_pointwise(layers, x0, budget=budget, box=box, threads=threads)
     raise InvalidArgumentError(f"unknown mode {mode!r}")
 
 

@@ -1,15 +1,13 @@
-"""Shared pieces of the three deep checks: input domain, time budget, verdicts."""
+"""Shared pieces of the three deep checks: input domain, witnesses, verdicts."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..exceptions import InvalidArgumentError
-from ..networks import Layer, architecture
+from ..layers import Layer, architecture, is_homogeneous
 from ..verdict import Verdict
 from ..verify import WitnessCheck, verify_witness
 
@@ -17,10 +15,6 @@ from ..verify import WitnessCheck, verify_witness
 BOUND_TIME_SHARE = 0.3
 #: Bounds violated by a sampled forward pass by more than this (relative) are wrong.
 BOUND_SAMPLE_TOL = 1e-9
-
-
-def has_bias(layers: Sequence[Layer]) -> bool:
-    return any(layer.has_bias for layer in layers)
 
 
 def input_domain(layers: Sequence[Layer], box) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -31,43 +25,12 @@ def input_domain(layers: Sequence[Layer], box) -> tuple[np.ndarray, np.ndarray, 
     n = architecture(layers)[0]
     if box is not None:
         return np.asarray(box[0], float), np.asarray(box[1], float), False
-    if has_bias(layers):
+    if not is_homogeneous(layers):
         raise InvalidArgumentError(
             "a network with biases is not homogeneous: pass input_box (a radius or (lo, hi)) "
             "to check it on a box"
         )
     return -np.ones(n), np.ones(n), True
-
-
-@dataclass
-class Budget:
-    """Wall-clock budget of one check (``time_limit`` covers everything)."""
-
-    start: float
-    time_limit: float | None
-
-    @classmethod
-    def begin(cls, time_limit: float | None) -> Budget:
-        return cls(time.perf_counter(), time_limit)
-
-    @property
-    def deadline(self) -> float | None:
-        return None if self.time_limit is None else self.start + self.time_limit
-
-    def bound_deadline(self) -> float | None:
-        return None if self.time_limit is None else self.start + BOUND_TIME_SHARE * self.time_limit
-
-    def remaining(self) -> float | None:
-        if self.time_limit is None:
-            return None
-        return max(self.deadline - time.perf_counter(), 0.0)
-
-    def expired(self) -> bool:
-        rem = self.remaining()
-        return rem is not None and rem <= 0.0
-
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.start
 
 
 def try_witnesses(
@@ -120,3 +83,33 @@ def verdict_from_check(
         verification=None if check is None else check.to_dict(),
         **base,
     )
+
+
+def invalid_bounds(layers: Sequence[Layer], bounds, mode: str, base: dict) -> Verdict | None:
+    """``unknown`` when sampled inputs violate the bounds (no proof may use them), else None.
+
+    ``base``: the verdict's ``stats`` and ``certificate``.
+    """
+    from .bounds import sampled_violation
+
+    violation = sampled_violation(layers, bounds)
+    if violation <= BOUND_SAMPLE_TOL:
+        return None
+    return Verdict(
+        "unknown",
+        mode,
+        "milp",
+        architecture(layers),
+        message=f"bound tightening produced an invalid bound (violated by {violation:.2g})",
+        **base,
+    )
+
+
+def bound_stats(bounds) -> dict:
+    """The counters of a bounds computation that every deep verdict reports."""
+    return {
+        "undecided_per_layer": bounds.undecided_per_layer(),
+        "bound_seconds": bounds.seconds,
+        "lp_solves": bounds.lp_solves,
+        "lp_failures": bounds.lp_failures,
+    }

@@ -37,7 +37,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from ..exceptions import InvalidArgumentError
-from ..networks import Layer, architecture, forward
+from ..layers import Layer, architecture, forward
 from ..verdict import Verdict
 from ..verify import verify_witness
 from .difference_cone import difference_form
@@ -288,10 +288,26 @@ def analyse(
         raise InvalidArgumentError(f"brute force handles n <= {MAX_INPUT_DIM}, got n = {n}")
     lo, hi = _domain(layers, box)
     regions, lps = enumerate_regions(layers, box, deadline)
+    local_layer, local_region, rank_layer = _local_failures(regions, n)
+    found, pair, pair_lps = _find_collision(regions, lo, hi, n, stop_at_first, deadline)
+    return BruteResult(
+        regions,
+        found,
+        pair,
+        local_layer,
+        rank_layer,
+        local_region,
+        lps + pair_lps,
+        time.perf_counter() - start,
+    )
+
+
+def _local_failures(regions: Sequence[Region], n: int):
+    """``(layer, region index)`` of the earliest layer with fewer than ``n`` active units
+    on some region, and the earliest layer whose Jacobian rank drops below ``n``."""
     local_layer = rank_layer = local_region = None
     for idx, region in enumerate(regions):
-        counts = region.active_counts()
-        bad = [k + 1 for k, a in enumerate(counts) if a < n]
+        bad = [k + 1 for k, a in enumerate(region.active_counts()) if a < n]
         if bad and (local_layer is None or bad[0] < local_layer):
             local_layer, local_region = bad[0], idx
         ranks = [
@@ -301,9 +317,15 @@ def analyse(
         bad_rank = [k + 1 for k, r in enumerate(ranks) if r < n]
         if bad_rank and (rank_layer is None or bad_rank[0] < rank_layer):
             rank_layer = bad_rank[0]
+    return local_layer, local_region, rank_layer
+
+
+def _find_collision(regions, lo, hi, n: int, stop_at_first: bool, deadline):
+    """Every unordered pair of regions (a region with itself included) by LPs:
+    ``(found, pair or None, LPs)``; an interior pair is preferred to the LP vertex."""
     w = _direction(n)
     width = float(np.max(hi - lo))
-    found, pair = False, None
+    found, pair, lps = False, None, 0
     for a in range(len(regions)):
         for b in range(a, len(regions)):
             signs = (1.0,) if a == b else (1.0, -1.0)  # a region with itself is swap-symmetric
@@ -323,19 +345,8 @@ def analyse(
                         pair = (sol[:n], sol[n:])
                     break
             if found and (stop_at_first or pair is not None):
-                break
-        if found and (stop_at_first or pair is not None):
-            break
-    return BruteResult(
-        regions,
-        found,
-        pair,
-        local_layer,
-        rank_layer,
-        local_region,
-        lps,
-        time.perf_counter() - start,
-    )
+                return found, pair, lps
+    return found, pair, lps
 
 
 def local_witness(
@@ -431,33 +442,29 @@ def _decide(layers, mode, x0, box, start, deadline) -> Verdict:
     stats = {"regions": len(res.regions), "lps": res.lps}
     if mode == "local":
         if res.local_fail_layer is None:
-            return Verdict(
-                "injective",
-                mode,
-                "brute",
-                arch,
-                stats=stats,
-                wall_time=time.perf_counter() - start,
-                certificate={"regions": len(res.regions)},
-                message="every region has at least n strictly active units in every layer",
-            )
+            message = "every region has at least n strictly active units in every layer"
+            return _injective(mode, arch, stats, start, message)
         x, y = local_witness(layers, res.regions[res.local_region], res.local_fail_layer)
         return _witness_verdict(
             layers, mode, arch, x, y, res.local_fail_layer, box, start, stats=stats
         )
     if not res.global_collision:
-        return Verdict(
-            "injective",
-            mode,
-            "brute",
-            arch,
-            stats=stats,
-            wall_time=time.perf_counter() - start,
-            certificate={"regions": len(res.regions)},
-            message="no pair of regions collides",
-        )
+        return _injective(mode, arch, stats, start, "no pair of regions collides")
     x, y = res.global_pair
     return _witness_verdict(layers, mode, arch, x, y, None, box, start, stats=stats)
+
+
+def _injective(mode: str, arch: list[int], stats: dict, start: float, message: str) -> Verdict:
+    return Verdict(
+        "injective",
+        mode,
+        "brute",
+        arch,
+        stats=stats,
+        wall_time=time.perf_counter() - start,
+        certificate={"regions": stats["regions"]},
+        message=message,
+    )
 
 
 def _witness_verdict(

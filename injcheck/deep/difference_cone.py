@@ -45,7 +45,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..networks import Layer
+from ..layers import Layer
 
 #: Singular values below this (relative) count as zero (the generous side: a larger
 #: kernel of ``E``, fewer independent hyperplanes at a ray).

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import cvxpy as cp
 import numpy as np
 
-from ..networks import Layer
+from ..layers import Layer
 from .bounds import OFF, ON, Bounds
 
 

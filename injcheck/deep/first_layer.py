@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..networks import Layer
+from ..layers import Layer
 from ..verify import WitnessCheck, verify_witness
 
 

@@ -35,154 +35,225 @@ verdict is still ``injective`` up to the separation, and the certificate says so
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-import cvxpy as cp
 import numpy as np
 
-from ..networks import Layer, architecture
-from ..solvers import solve_highs
+from ..budget import Budget
+from ..layers import Layer, architecture
+from ..solvers import SolveResult, solve_highs
 from ..verdict import Verdict
-from ..verify import verify_witness
-from ._common import BOUND_SAMPLE_TOL, Budget, input_domain, try_witnesses, verdict_from_check
-from .bounds import Bounds, compute_bounds, sampled_violation
-from .encoding import NetworkCopy, encode_copy
+from ..verify import WitnessCheck, verify_witness
+from ._common import (
+    BOUND_TIME_SHARE,
+    bound_stats,
+    input_domain,
+    invalid_bounds,
+    try_witnesses,
+    verdict_from_check,
+)
+from .bounds import Bounds, compute_bounds
+from .domains import facets
+from .milp import SEPARATION, VALUE_TOL, GlobalProblem, build_global, candidate_pairs
 from .near_diagonal import CoverResult, cover_near_diagonal
-from .pair_split import prove_layer_by_layer
-from .split import facets
+from .pair_split import PairSplitResult, prove_layer_by_layer
+from .search import SearchOutcome
 from .witness import first_meeting_layer, pattern_at, polish_pair
 
-#: Relative separation that the MILP demands of a pair (see the module docstring).
-SEPARATION = 1e-4
 #: Share of the remaining budget that the local check may use before the pair MILP.
 LOCAL_SHARE = 0.25
 #: Share of the remaining budget for the exact pair splitting before the MILP.
 PAIR_SHARE = 0.5
-#: A solver value may leave a proven bound by this much (relative) before it is an error.
-VALUE_TOL = 1e-5
 
 
-class GlobalProblem:
-    """The built pair MILP and what is needed to decode it."""
+@dataclass
+class _GlobalRun:
+    """One global check: the network, its domain, the budget and the report so far."""
 
-    def __init__(
-        self,
-        layers: Sequence[Layer],
-        bounds: Bounds,
-        lo,
-        hi,
-        separation: float,
-        *,
-        share_last: bool = True,
-        order_cuts: bool = False,
-        count_cuts: Sequence[int] = (),
-    ):
-        n = lo.size
-        self.layers, self.bounds, self.lo, self.hi = layers, bounds, lo, hi
-        self.x = cp.Variable(n, name="x")
-        self.y = cp.Variable(n, name="y")
-        self.copy_x: NetworkCopy = encode_copy(layers, bounds, self.x, "cx")
-        self.copy_y: NetworkCopy = encode_copy(layers, bounds, self.y, "cy")
-        self.choose = cp.Variable(n, boolean=True, name="sep")
-        self.gap = cp.Variable(name="gap")
-        width = hi - lo
-        self.eps = separation * width
-        cons = [self.x >= lo, self.x <= hi, self.y >= lo, self.y <= hi]
-        cons += self.copy_x.constraints + self.copy_y.constraints
-        cons += [self.copy_x.post[-1] == self.copy_y.post[-1]]
-        diff = self.x - self.y
-        cons += [
-            cp.sum(self.choose) == 1,
-            diff >= cp.multiply(self.eps, self.choose) - cp.multiply(width, 1 - self.choose),
-            # gap <= (x - y)_j / width_j for the chosen j: the objective pushes the pair
-            # away from the tolerance-sized solutions near the origin.
-            self.gap <= cp.multiply(1.0 / width, diff) + 2 * (1 - self.choose),
-        ]
-        if share_last:
-            # Equal outputs force equal last-layer patterns (a unit with h = 0 may take
-            # z = 0 in both copies), so the two copies share those binaries.
-            zx, zy = self.copy_x.binaries[-1], self.copy_y.binaries[-1]
-            if zx is not None:
-                cons.append(zx == zy)
-        for j in count_cuts:
-            # Layer j is proven locally injective: every point lies in the closure of a
-            # region with >= n active units there, and z may follow that region.
-            for copy in (self.copy_x, self.copy_y):
-                cons.append(cp.sum(copy.active[j - 1]) >= n)
-        if order_cuts:
-            # The chosen coordinate carries the largest |x_i - y_i| (symmetry breaking).
-            for j in range(n):
-                big = 2 * width[j] + 2 * width
-                cons += [diff[j] >= diff - cp.multiply(big, 1 - self.choose[j])]
-                cons += [diff[j] >= -diff - cp.multiply(big, 1 - self.choose[j])]
-        self.problem = cp.Problem(cp.Maximize(self.gap), cons)
+    layers: Sequence[Layer]
+    lo: np.ndarray
+    hi: np.ndarray
+    homogeneous: bool
+    box: object
+    budget: Budget
+    threads: int
+    separation: float
+    stats: dict = field(default_factory=dict)
+    certificate: dict = field(default_factory=dict)
+    first_meet: int = 1  # a collision cannot meet before this layer (proven)
+    split: PairSplitResult | None = None
 
     @property
-    def n_binaries(self) -> int:
-        """Binaries of the undecided units (both copies), without the separation choice.
+    def arch(self) -> list[int]:
+        return architecture(self.layers)
 
-        With ``share_last`` the last layer's binaries of the two copies are tied by
-        equality constraints (presolve merges them) but are still counted per copy.
-        """
-        return self.copy_x.n_binaries + self.copy_y.n_binaries
+    def verdict(self, status: str, method: str, **fields) -> Verdict:
+        return Verdict(
+            status,
+            "global",
+            method,
+            self.arch,
+            stats=self.stats,
+            certificate=self.certificate,
+            **fields,
+        )
 
-    def out_of_bounds(self, values: dict) -> float:
-        """Largest relative excess of the solver's pre-activations over proven bounds."""
-        worst = 0.0
-        for copy in (self.copy_x, self.copy_y):
-            for k, pre in enumerate(copy.pre_values(self.layers, values)):
-                lo, up = self.bounds.lower[k], self.bounds.upper[k]
-                scale = 1.0 + np.maximum(np.abs(lo), np.abs(up))
-                worst = max(
-                    worst, float(np.max((lo - pre) / scale)), float(np.max((pre - up) / scale))
-                )
-        return worst
-
-
-def build_global(
-    layers: Sequence[Layer], bounds: Bounds, separation: float = SEPARATION, **options
-) -> GlobalProblem:
-    """Build (never solve) the pair MILP on the box of ``bounds``."""
-    return GlobalProblem(layers, bounds, bounds.lo, bounds.hi, separation, **options)
-
-
-def near_pairs_cover(layers, lo, hi, homogeneous: bool, eps: np.ndarray, deadline) -> CoverResult:
-    """Exclude collisions closer than the MILP's separation (:mod:`.near_diagonal`).
-
-    The MILP demands ``|x_j - y_j| >= eps_j`` for some ``j``; the rest have
-    ``|x - y| < eps`` coordinate-wise. Bias-free without a box: by homogeneity and
-    swapping, ``|x|_inf = 1 >= |y|_inf``, so ``x`` lies on a facet of the cube.
-    """
-    bases = facets(lo.size) if homogeneous else [(lo, hi)]
-    return cover_near_diagonal(layers, bases, eps, (lo, hi), deadline=deadline)
+    def witness(self, check: WitnessCheck, method: str, solver_status: str, layer=None):
+        """``non-injective`` from a verified pair found before the MILP; ``layer``
+        defaults to where the two points first meet."""
+        if layer is None:
+            layer = first_meeting_layer(self.layers, check.x, check.y)
+        self.certificate["meeting_layer"] = layer
+        base = {
+            "stats": self.stats,
+            "certificate": self.certificate,
+            "solver_status": solver_status,
+        }
+        verdict = verdict_from_check(
+            check, mode="global", layers=self.layers, layer=layer, base=base, fail_message=""
+        )
+        verdict.method = method
+        return verdict
 
 
-def _early_witness(
-    layers, check, stats: dict, certificate: dict, method: str, solver_status: str, layer=None
+def check_global(
+    layers: Sequence[Layer],
+    *,
+    time_limit: float | None = None,
+    budget: Budget | None = None,
+    box=None,
+    threads: int = 1,
+    separation: float = SEPARATION,
+    exact_first_layer: bool = True,
+    local_first: bool = True,
+    pair_split: bool = True,
 ) -> Verdict:
-    """``non-injective`` from a verified pair found before the MILP (layer 1, the local
-    check, pair splitting); ``layer`` defaults to where the two points first meet."""
-    if layer is None:
-        layer = first_meeting_layer(layers, check.x, check.y)
-    certificate["meeting_layer"] = layer
-    verdict = verdict_from_check(
-        check,
-        mode="global",
-        layers=layers,
-        layer=layer,
-        base={"stats": stats, "certificate": certificate, "solver_status": solver_status},
-        fail_message="",
+    """Global injectivity, stage by stage (see the module docstring).
+
+    ``exact_first_layer``, ``local_first`` and ``pair_split`` switch off the Gordan
+    check of layer 1, the local check and the pair splitting; for tests and ablations.
+    ``budget`` (or ``time_limit`` seconds) covers the whole call.
+
+    Returns
+    -------
+    Verdict
+        ``injective`` from a proof (``certificate["exact"]`` says whether a margin is
+        left); ``non-injective`` with a verified witness; ``unknown`` otherwise.
+    """
+    budget = budget or Budget.seconds(time_limit)
+    lo, hi, homogeneous = input_domain(layers, box)
+    run = _GlobalRun(layers, lo, hi, homogeneous, box, budget, threads, separation)
+    bounds = compute_bounds(layers, lo, hi, method="lp", budget=budget.share(BOUND_TIME_SHARE))
+    _report_bounds(run, bounds)
+    refused = invalid_bounds(
+        layers, bounds, "global", {"stats": run.stats, "certificate": run.certificate}
     )
-    verdict.method = method
-    return verdict
+    if refused is not None:
+        return refused
+    stages = []
+    if homogeneous and exact_first_layer:
+        stages.append(_first_layer_stage)
+    if homogeneous and local_first and len(layers) > 1:
+        stages.append(_local_stage)
+    if pair_split:
+        stages.append(_pair_split_stage)
+    for stage in stages:
+        verdict = stage(run)
+        if verdict is not None:
+            return verdict
+    return _milp_stage(run, bounds)
 
 
-def _verified(check):
-    return check if check is not None and check.ok else None
+def _report_bounds(run: _GlobalRun, bounds: Bounds) -> None:
+    """Stats and certificate entries that every verdict carries."""
+    # Two copies, one binary per undecided unit each (the separation choice apart).
+    binaries = 2 * int(sum(bounds.undecided_per_layer()))
+    run.stats.update(binaries=binaries, separation_binaries=run.lo.size, **bound_stats(bounds))
+    run.certificate.update(
+        domain="unit box (homogeneous)" if run.homogeneous else "input box",
+        separation=run.separation,
+        separation_kind="relative" if run.homogeneous else "absolute, times box width",
+        binaries=binaries,
+    )
 
 
-def stuck_pair_witness(layers, centres, lo, hi, box):
+def _first_layer_stage(run: _GlobalRun) -> Verdict | None:
+    """Layer 1 of a bias-free net on R^n is the one-layer problem, decided exactly by the
+    Gordan search; a collision there is one of the whole net."""
+    from .first_layer import global_first_layer
+
+    outcome, check, stats = global_first_layer(run.layers, run.budget.deadline)
+    run.stats["layer1"] = stats
+    if outcome == "verified":
+        run.certificate["layer1"] = "one-layer Gordan search (exact)"
+        return run.witness(check, "gordan", "gordan", layer=1)
+    if outcome != "proven":
+        return None
+    run.first_meet = 2
+    run.certificate["layer1"] = "injective: one-layer Gordan search (exact, no margin)"
+    if len(run.layers) > 1:
+        return None
+    run.certificate.update(separation=None, exact=True)
+    message = "layer 1 is injective (exact one-layer check)"
+    return run.verdict("injective", "gordan", solver_status="exhausted", message=message)
+
+
+def _local_stage(run: _GlobalRun) -> Verdict | None:
+    """A local failure is a collision (x and y = x + t d in one region, J d = 0), and the
+    local check of bias-free nets is fast: try it before the pairs."""
+    from .local_check import check_local
+
+    started = run.budget.elapsed()
+    local = check_local(run.layers, budget=run.budget.share(LOCAL_SHARE), threads=run.threads)
+    run.stats["local_first"] = {
+        "status": local.status,
+        "method": local.method,
+        "layer": local.layer,
+        "seconds": run.budget.elapsed() - started,
+    }
+    if local.status != "non-injective":
+        return None
+    check = verify_witness(run.layers, *local.witness_arrays())
+    if not check.ok:
+        return None
+    run.certificate["found_by"] = f"local check (fails at layer {local.layer})"
+    return run.witness(check, f"local:{local.method}", "local")
+
+
+def _pair_split_stage(run: _GlobalRun) -> Verdict | None:
+    """Exact proof by clearing box pairs (fast for small n); the MILP gets what is left."""
+
+    def probe(centres):
+        found = stuck_pair_witness(run.layers, centres, run.lo, run.hi, run.box)
+        return found if found is not None and found.ok else None
+
+    split = prove_layer_by_layer(
+        run.layers,
+        run.lo,
+        run.hi,
+        run.homogeneous,
+        first=run.first_meet,
+        budget=run.budget.share(PAIR_SHARE),
+        probe=probe,
+    )
+    run.split = split
+    run.stats["pair_split"] = split.summary()
+    if split.outcome is SearchOutcome.PROVEN:
+        run.certificate.update(exact=True, separation=None, pair_split="every box pair cleared")
+        message = "no collision: every pair of input boxes cleared (exact, no margin)"
+        return run.verdict("injective", "pair-split", solver_status="exhausted", message=message)
+    if split.witness is not None:
+        run.certificate["found_by"] = "pair splitting (a pair of boxes that would not clear)"
+        return run.witness(split.witness, "pair-split", split.outcome.value)
+    if split.proven_layers > run.first_meet - 1:
+        # Layers 1..k proven injective (exactly): a collision first meets after k.
+        run.first_meet = split.proven_layers + 1
+        run.certificate["layers_proven_by_pair_split"] = split.proven_layers
+    return None
+
+
+def stuck_pair_witness(layers, centres, lo, hi, box) -> WitnessCheck | None:
     """A verified collision in the regions of a box pair that pair splitting could not
     clear (it shrank around a collision, or around a spot its tests cannot settle)."""
     x, y = centres
@@ -198,266 +269,107 @@ def stuck_pair_witness(layers, centres, lo, hi, box):
     return try_witnesses(layers, candidates, box=box) if candidates else None
 
 
-def candidate_pairs(
-    layers, prob: GlobalProblem, values: dict, homogeneous: bool
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The solver's pair, and interior (largest-margin) versions of it."""
-    x = np.asarray(values["x"], float).reshape(-1)
-    y = np.asarray(values["y"], float).reshape(-1)
-    pairs = [(x, y, prob.copy_x.pattern(values), prob.copy_y.pattern(values))]
-    # Units at pre = 0 may carry either binary; the float signs are a second opinion.
-    pairs.append((x, y, pattern_at(layers, x), pattern_at(layers, y)))
-    if homogeneous:
-        # A point at (numerically) 0 collides with x only if f(x) = 0; then so does x/2,
-        # which sits in x's own region.
-        norm_x, norm_y = np.abs(x).max(), np.abs(y).max()
-        if norm_y <= 1e-3 * norm_x:
-            pairs.append((x, 0.5 * x, prob.copy_x.pattern(values), prob.copy_x.pattern(values)))
-        if norm_x <= 1e-3 * norm_y:
-            pairs.append((0.5 * y, y, prob.copy_y.pattern(values), prob.copy_y.pattern(values)))
-    out = []
-    for px, py, pat_x, pat_y in pairs:
-        diff = px - py
-        coord = int(np.argmax(np.abs(diff)))
-        sign = 1.0 if diff[coord] >= 0 else -1.0
-        meets = sorted({first_meeting_layer(layers, px, py, rtol=1e-5), len(layers)})
-        for meet in meets:
-            polished = polish_pair(layers, pat_x, pat_y, meet, prob.lo, prob.hi, coord, sign)
-            if polished is not None:
-                out.append(polished)
-    out.append((x, y))
-    return out
+def _milp_stage(run: _GlobalRun, bounds: Bounds) -> Verdict:
+    """The pair MILP by meeting layer, then the cover of closer pairs or the witness."""
+    res, prob = _solve_meeting_layers(run, bounds)
+    base = {"stats": run.stats, "certificate": run.certificate, "solver_status": res.raw_status}
+    if res.outcome == "infeasible":
+        return _milp_injective(run, prob, base)
+    if res.outcome not in ("optimal", "feasible"):
+        message = f"MILP ended without a decision ({res.raw_status})" + _what_else(run)
+        return Verdict("unknown", "global", "milp", run.arch, message=message, **base)
+    return _milp_witness(run, prob, res, base)
 
 
-def check_global(
-    layers: Sequence[Layer],
-    *,
-    time_limit: float | None = None,
-    box=None,
-    threads: int = 1,
-    separation: float = SEPARATION,
-    exact_first_layer: bool = True,
-    local_first: bool = True,
-    pair_split: bool = True,
-) -> Verdict:
-    """Global injectivity by the pair MILP (see the module docstring).
-
-    ``local_first``: bias-free nets without a box run the (fast) local check first, with
-    at most ``LOCAL_SHARE`` of the budget; a verified local collision is a global one.
-
-    ``pair_split``: try the exact pair splitting (:mod:`.pair_split`) with at most
-    ``PAIR_SHARE`` of the remaining budget before the MILP.
-
-    ``exact_first_layer=False`` switches off the one-layer Gordan check of layer 1
-    (bias-free nets without a box); for tests and ablations.
-
-    Returns
-    -------
-    Verdict
-        ``injective`` when the MILP is infeasible (and the bounds pass a sampled
-        sanity check); ``non-injective`` with a verified witness; ``unknown`` otherwise.
-    """
-    budget = Budget.begin(time_limit)
-    lo, hi, homogeneous = input_domain(layers, box)
-    bounds = compute_bounds(layers, lo, hi, deadline=budget.bound_deadline())
-    prob = build_global(layers, bounds, separation)
-    stats = {
-        "binaries": prob.n_binaries,
-        "separation_binaries": lo.size,
-        "undecided_per_layer": bounds.undecided_per_layer(),
-        "bound_seconds": bounds.seconds,
-        "lp_solves": bounds.lp_solves,
-        "lp_failures": bounds.lp_failures,
-    }
-    certificate = {
-        "domain": "unit box (homogeneous)" if homogeneous else "input box",
-        "separation": separation,
-        "separation_kind": "relative" if homogeneous else "absolute, times box width",
-        "binaries": prob.n_binaries,
-    }
-    arch = architecture(layers)
-    violation = sampled_violation(layers, bounds)
-    if violation > BOUND_SAMPLE_TOL:
-        return Verdict(
-            "unknown",
-            "global",
-            "milp",
-            arch,
-            stats=stats,
-            certificate=certificate,
-            message=f"bound tightening produced an invalid bound (violated by {violation:.2g})",
+def _solve_meeting_layers(run: _GlobalRun, bounds: Bounds) -> tuple[SolveResult, GlobalProblem]:
+    """Meeting layers in order: ``h_k(x) = h_k(y)`` first happens at some k, and the MILP
+    on layers 1..k is smaller; once layers 1..k are injective, their local counts are
+    cuts. Stops at the first MILP that is not infeasible."""
+    solve_seconds, depth = 0.0, len(run.layers)
+    for meet in range(run.first_meet, depth + 1):
+        prob = build_global(
+            run.layers[:meet], bounds.prefix(meet), run.separation, count_cuts=range(1, meet)
         )
-    # Layer 1 of a bias-free net on R^n is the one-layer problem: decided exactly by the
-    # Gordan search (no separation margin); a collision there is one of the whole net.
-    first_meet = 1
-    if homogeneous and exact_first_layer:
-        from .first_layer import global_first_layer
-
-        outcome, first_check, first_stats = global_first_layer(layers, budget.deadline)
-        stats["layer1"] = first_stats
-        if outcome == "verified":
-            certificate["layer1"] = "one-layer Gordan search (exact)"
-            return _early_witness(
-                layers, first_check, stats, certificate, "gordan", "gordan", layer=1
-            )
-        if outcome == "proven":
-            first_meet = 2
-            certificate["layer1"] = "injective: one-layer Gordan search (exact, no margin)"
-            if len(layers) == 1:
-                certificate["separation"] = None
-                certificate["exact"] = True
-                return Verdict(
-                    "injective",
-                    "global",
-                    "gordan",
-                    arch,
-                    stats=stats,
-                    certificate=certificate,
-                    solver_status="exhausted",
-                    message="layer 1 is injective (exact one-layer check)",
-                )
-    # A local failure is a collision (x and y = x + t d in one region, J d = 0), and the
-    # local check of bias-free nets is fast (input splitting): try it before the pairs.
-    if homogeneous and local_first and len(layers) > 1:
-        from .local_check import check_local
-
-        rem, started = budget.remaining(), budget.elapsed()
-        local = check_local(
-            layers, time_limit=None if rem is None else LOCAL_SHARE * rem, threads=threads
-        )
-        stats["local_first"] = {
-            "status": local.status,
-            "method": local.method,
-            "layer": local.layer,
-            "seconds": budget.elapsed() - started,
-        }
-        if local.status == "non-injective":
-            x, y = local.witness_arrays()
-            check = verify_witness(layers, x, y)
-            if check.ok:
-                certificate["found_by"] = f"local check (fails at layer {local.layer})"
-                method = f"local:{local.method}"
-                return _early_witness(layers, check, stats, certificate, method, "local")
-    # Exact proof by clearing box pairs (fast for small n); the MILP gets what is left.
-    split = None
-    if pair_split:
-        rem = budget.remaining()
-        split = prove_layer_by_layer(
-            layers,
-            lo,
-            hi,
-            homogeneous,
-            first=first_meet,
-            deadline=None if rem is None else time.perf_counter() + PAIR_SHARE * rem,
-            probe=lambda centres: _verified(stuck_pair_witness(layers, centres, lo, hi, box)),
-        )
-        stats["pair_split"] = split.summary()
-        if split.outcome == "proven":
-            certificate.update(exact=True, separation=None, pair_split="every box pair cleared")
-            return Verdict(
-                "injective",
-                "global",
-                "pair-split",
-                arch,
-                stats=stats,
-                certificate=certificate,
-                solver_status="exhausted",
-                message="no collision: every pair of input boxes cleared (exact, no margin)",
-            )
-        check = split.witness  # verified by the probe
-        if check is not None:
-            certificate["found_by"] = "pair splitting (a pair of boxes that would not clear)"
-            return _early_witness(layers, check, stats, certificate, "pair-split", split.outcome)
-        if split.proven_layers > first_meet - 1:
-            # Layers 1..k proven injective (exactly): a collision first meets after k.
-            first_meet = split.proven_layers + 1
-            certificate["layers_proven_by_pair_split"] = split.proven_layers
-    # Meeting layers in order: h_k(x) = h_k(y) first happens at some k, and the MILP on
-    # layers 1..k is smaller; once layers 1..k are injective, their local counts are cuts.
-    solve_seconds, res, meet = 0.0, None, len(layers)
-    for meet in range(first_meet, len(layers) + 1):
-        sub = layers[:meet]
-        sub_prob = prob if meet == len(layers) else None
-        if sub_prob is None:
-            sub_bounds = Bounds(bounds.lower[:meet], bounds.upper[:meet], lo, hi)
-            sub_prob = build_global(sub, sub_bounds, separation, count_cuts=range(1, meet))
-        else:
-            sub_prob = build_global(layers, bounds, separation, count_cuts=range(1, meet))
         res = solve_highs(
-            sub_prob.problem,
-            time_limit=budget.remaining(),
-            threads=threads,
+            prob.problem,
+            time_limit=run.budget.solver_seconds(),
+            threads=run.threads,
             # Stop at the first pair within a factor 2 of the best possible separation.
             options={"mip_rel_gap": 0.5, "mip_abs_gap": 0.0},
         )
         solve_seconds += res.wall_time
         if res.outcome != "infeasible":
-            prob = sub_prob
             break
-    stats["solve_seconds"] = solve_seconds
-    stats["meeting_layers_searched"] = meet
-    base = {"stats": stats, "certificate": certificate, "solver_status": res.raw_status}
-    if res.outcome == "infeasible":
-        certificate["milp"] = "infeasible"
-        # The MILP rules out separated pairs; the cover rules out the others, exactly.
-        cover = near_pairs_cover(layers, lo, hi, homogeneous, prob.eps, budget.deadline)
-        certificate["near_diagonal"] = cover.summary()
-        certificate["exact"] = cover.proven
-        kind = certificate["separation_kind"]
-        if cover.proven:
-            message = (
-                f"no collision: none with separation >= {separation:g} ({kind}, MILP), "
-                "none closer (difference-cone cover)"
-            )
-        else:
-            message = (
-                f"no collision with separation >= {separation:g} ({kind}); closer pairs "
-                f"not excluded ({cover.reason})"
-            )
-        return Verdict("injective", "global", "milp", arch, message=message, **base)
-    if res.outcome not in ("optimal", "feasible"):
-        return Verdict(
-            "unknown",
-            "global",
-            "milp",
-            arch,
-            message=f"MILP ended without a decision ({res.raw_status})"
-            + (
-                f"; the local check found the net locally {stats['local_first']['status']}"
-                if "local_first" in stats
-                else ""
-            )
-            + (
-                f"; pair splitting left {100 * split.open_share:.3g}% of the pair space "
-                f"open at layer {split.proven_layers + 1}"
-                if split is not None and split.outcome in ("time limit", "max pairs")
-                else ""
-            ),
-            **base,
+    run.stats["solve_seconds"] = solve_seconds
+    run.stats["meeting_layers_searched"] = meet
+    return res, prob
+
+
+def _milp_injective(run: _GlobalRun, prob: GlobalProblem, base: dict) -> Verdict:
+    """The MILP rules out separated pairs; the cover rules out the others, exactly."""
+    run.certificate["milp"] = "infeasible"
+    cover = near_pairs_cover(run.layers, run.lo, run.hi, run.homogeneous, prob.eps, run.budget)
+    run.certificate["near_diagonal"] = cover.summary()
+    run.certificate["exact"] = cover.proven
+    kind = run.certificate["separation_kind"]
+    if cover.proven:
+        message = (
+            f"no collision: none with separation >= {run.separation:g} ({kind}, MILP), "
+            "none closer (difference-cone cover)"
         )
+    else:
+        message = (
+            f"no collision with separation >= {run.separation:g} ({kind}); closer pairs "
+            f"not excluded ({cover.reason})"
+        )
+    return Verdict("injective", "global", "milp", run.arch, message=message, **base)
+
+
+def near_pairs_cover(
+    layers, lo, hi, homogeneous: bool, eps: np.ndarray, budget: Budget
+) -> CoverResult:
+    """Exclude collisions closer than the MILP's separation (:mod:`.near_diagonal`).
+
+    Bias-free without a box: by homogeneity and swapping, ``|x|_inf = 1 >= |y|_inf``, so
+    ``x`` lies on a facet of the cube.
+    """
+    bases = facets(lo.size) if homogeneous else [(lo, hi)]
+    return cover_near_diagonal(layers, bases, eps, (lo, hi), budget=budget)
+
+
+def _what_else(run: _GlobalRun) -> str:
+    """What the earlier stages found, for an ``unknown`` message."""
+    text = ""
+    if "local_first" in run.stats:
+        text += f"; the local check found the net locally {run.stats['local_first']['status']}"
+    split = run.split
+    if split is not None and split.outcome in (SearchOutcome.TIME_LIMIT, SearchOutcome.MAX_DOMAINS):
+        text += (
+            f"; pair splitting left {100 * split.open_share:.3g}% of the pair space "
+            f"open at layer {split.proven_layers + 1}"
+        )
+    return text
+
+
+def _milp_witness(run: _GlobalRun, prob: GlobalProblem, res: SolveResult, base: dict) -> Verdict:
+    """The MILP's pair, polished and verified (``unknown`` if it does not verify)."""
     try:
         excess = prob.out_of_bounds(res.values)
-        candidates = candidate_pairs(prob.layers, prob, res.values, homogeneous)
+        candidates = candidate_pairs(prob.layers, prob, res.values, run.homogeneous)
     except (KeyError, ValueError, IndexError) as exc:
-        return Verdict(
-            "unknown",
-            "global",
-            "milp",
-            arch,
-            message=f"solver result could not be decoded: {exc}",
-            **base,
-        )
+        message = f"solver result could not be decoded: {exc}"
+        return Verdict("unknown", "global", "milp", run.arch, message=message, **base)
     if excess > VALUE_TOL:
         base["message"] = f"solver values leave proven bounds by {excess:.2g} (relative)"
-    check = try_witnesses(layers, candidates, box=box)
+    check = try_witnesses(run.layers, candidates, box=run.box)
     layer = None
     if check is not None and check.ok:
-        layer = first_meeting_layer(layers, check.x, check.y)
-        base["certificate"]["meeting_layer"] = layer
+        layer = first_meeting_layer(run.layers, check.x, check.y)
+        run.certificate["meeting_layer"] = layer
     return verdict_from_check(
         check,
         mode="global",
-        layers=layers,
+        layers=run.layers,
         layer=layer,
         base=base,
         fail_message="the MILP's pair did not verify",

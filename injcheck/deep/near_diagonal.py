@@ -1,33 +1,33 @@
-"""Exact exclusion of near-diagonal collisions: a certified box cover.
+"""Box covers: prove a property on a family of boxes by bisecting until a certificate holds.
 
 The pair MILPs (global, pointwise) demand a separation ``|x_j - y_j| >= eps_j`` for some
 ``j``; on its own their infeasibility says nothing about collisions closer than ``eps``.
-This module proves, with no margin, that there are none, so that MILP infeasibility plus
-a complete cover is an exact proof of injectivity. A box ``H`` is certified when the
-difference-cone certificate (:mod:`.difference_cone`) holds for ``H`` paired with
-itself: then ``f`` is injective on ``H``.
+:func:`cover_near_diagonal` proves, with no margin, that there are none, so that MILP
+infeasibility plus a complete cover is an exact proof of injectivity: a pair with
+``|x_j - y_j| < eps_j`` for every ``j`` and ``x`` in a base box ``B`` lies in
+``H_B = (B + [-eps, eps]) ∩ D``, and ``H_B`` is certified when the difference cone of
+``H_B`` with itself holds (``f`` is injective on it). The global check uses the ``2n``
+facets of the unit cube as bases (by homogeneity and swapping, ``|x|_inf = 1 >=
+|y|_inf``), or the whole input box for networks with biases. The pointwise check also
+covers the facets with :class:`~.certificates.OutputFloor`.
 
-Cover
------
-A pair with ``|x_j - y_j| < eps_j`` for every ``j`` and ``x`` in a base box ``B`` lies
-in ``H_B = (B + [-eps, eps]) ∩ D``. The cover certifies ``H_B`` for a family of base boxes
-whose union contains every possible ``x``; base boxes that fail are bisected (widest
-free coordinate) down to ``MIN_WIDTH``. The global check uses the ``2n`` facets of the
-unit cube as base (by homogeneity and swapping, ``|x|_inf = 1 >= |y|_inf``), or the whole
-input box for networks with biases.
+Both are the branch and bound of :mod:`.search` over single boxes, with no probe, which
+stops at the first box narrower than ``MIN_WIDTH`` that it cannot certify.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..networks import Layer
-from .difference_cone import difference_cone_certificate
-from .split import backward_bounds_batch
+from ..budget import Budget
+from ..layers import Layer
+from .branching import widest
+from .certificates import Certificate, DifferenceCone
+from .domains import Box, Domain
+from .search import Bounding, Limits, SearchOutcome, branch_and_bound
 
 #: Base boxes narrower than this are not split further (the cover then gives up).
 MIN_WIDTH = 2.0**-12
@@ -37,15 +37,9 @@ MAX_BOXES = 200_000
 BATCH = 64
 
 
-def injective_on_box(layers: Sequence[Layer], bounds) -> bool:
-    """True when ``f`` is injective on a box, from sound bounds of every layer on it
-    (the difference-cone certificate of the box paired with itself)."""
-    return difference_cone_certificate(layers, bounds, bounds)
-
-
 @dataclass
 class CoverResult:
-    """Outcome of :func:`cover_near_diagonal`."""
+    """Outcome of a box cover."""
 
     proven: bool
     certified_boxes: int
@@ -64,41 +58,18 @@ class CoverResult:
         return out
 
 
-def cover_near_diagonal(
-    layers: Sequence[Layer],
-    bases: Sequence[tuple[np.ndarray, np.ndarray]],
-    reach: np.ndarray,
-    domain: tuple[np.ndarray, np.ndarray],
-    **limits,
-) -> CoverResult:
-    """Prove ``f`` injective on ``(B + [-reach, reach]) ∩ domain`` for a cover of the
-    bases: :func:`certify_cover` with :func:`injective_on_box` (``limits``:
-    ``deadline``, ``min_width``, ``max_boxes``)."""
-    return certify_cover(layers, bases, injective_on_box, reach=reach, domain=domain, **limits)
-
-
-def output_floor_certificate(floor: float):
-    """A certificate that ``|f(x)|_inf > floor`` on a box: some last-layer unit's lower
-    bound exceeds ``floor`` (``relu(p) >= p``)."""
-
-    def certify(layers: Sequence[Layer], bounds) -> bool:
-        return bool(np.max(bounds[-1][0]) > floor)
-
-    return certify
-
-
 def certify_cover(
     layers: Sequence[Layer],
-    bases: Sequence[tuple[np.ndarray, np.ndarray]],
-    certify,
+    bases: Sequence[Box],
+    certificate: Certificate,
     *,
     reach: np.ndarray | None = None,
-    domain: tuple[np.ndarray, np.ndarray] | None = None,
-    deadline: float | None = None,
+    domain: Box | None = None,
+    budget: Budget | None = None,
     min_width: float = MIN_WIDTH,
     max_boxes: int = MAX_BOXES,
 ) -> CoverResult:
-    """Bisect the base boxes until ``certify(layers, bounds)`` holds on every
+    """Bisect the base boxes until ``certificate`` holds on every
     ``(B + [-reach, reach]) ∩ domain``.
 
     Parameters
@@ -106,61 +77,52 @@ def certify_cover(
     layers : list of Layer
     bases : list of (lo, hi)
         Base boxes (may be degenerate in some coordinates, e.g. facets).
-    certify : callable
-        ``certify(layers, bounds)`` with the sound pre-activation bounds of all layers on
-        one box; True proves the box.
+    certificate : Certificate
+        A box certificate (:mod:`.certificates`).
     reach : ndarray of shape (n,), optional
         How far a partner point may be from the base box, per coordinate (default 0).
     domain : (lo, hi), optional
         The box both points live in (default: no clipping).
-    deadline : float, optional
-        ``time.perf_counter()`` value at which to give up.
-    min_width : float
-        Base boxes are not bisected below this width.
-    max_boxes : int
-        Give up after examining this many boxes.
+    budget : Budget, optional
+    min_width, max_boxes
+        Work limits.
 
     Returns
     -------
     CoverResult
         ``proven`` when every base box was covered by certified boxes.
     """
-    start = time.perf_counter()
-    n = layers[0].weight.shape[1]
-    reach = np.zeros(n) if reach is None else np.asarray(reach, float)
-    dom_lo, dom_hi = (
-        (np.full(n, -np.inf), np.full(n, np.inf))
-        if domain is None
-        else (np.asarray(v, float) for v in domain)
+    search = branch_and_bound(
+        layers,
+        [Domain.box(lo, hi) for lo, hi in bases],
+        certificates=[certificate],
+        branching=widest,
+        bounding=Bounding("crown", reach=reach, clip=domain),
+        limits=Limits(batch=BATCH, max_domains=max_boxes, min_width=min_width, max_leaves=0),
+        budget=budget or Budget.unlimited(),
     )
-    stack = [(np.asarray(lo, float), np.asarray(hi, float)) for lo, hi in bases]
-    certified = examined = 0
+    reason, stuck_at = "", None
+    if search.outcome is SearchOutcome.TIME_LIMIT:
+        reason = "time limit"
+    elif search.outcome is SearchOutcome.MAX_DOMAINS:
+        reason = f"more than {max_boxes} boxes"
+    elif search.leaves:
+        leaf = search.leaves[0]
+        reason = f"a box of width {leaf.width():.2g} could not be certified"
+        stuck_at = leaf.centres()[0]
+    return CoverResult(
+        search.proven, search.cleared[certificate.name], search.seconds, reason, stuck_at
+    )
 
-    def result(proven: bool, reason: str = "", stuck=None) -> CoverResult:
-        return CoverResult(proven, certified, time.perf_counter() - start, reason, stuck)
 
-    while stack:
-        if deadline is not None and time.perf_counter() > deadline:
-            return result(False, "time limit")
-        if examined >= max_boxes:
-            return result(False, f"more than {max_boxes} boxes")
-        batch, stack = stack[-BATCH:], stack[:-BATCH]
-        h_lo = np.array([np.maximum(lo - reach, dom_lo) for lo, _ in batch])
-        h_hi = np.array([np.minimum(hi + reach, dom_hi) for _, hi in batch])
-        bounds = backward_bounds_batch(layers, h_lo, h_hi, len(layers))
-        examined += len(batch)
-        for i, (lo, hi) in enumerate(batch):
-            if certify(layers, [(low[i], up[i]) for low, up in bounds]):
-                certified += 1
-                continue
-            width = hi - lo
-            j = int(np.argmax(width))
-            if width[j] < min_width:
-                return result(
-                    False, f"a box of width {width[j]:.2g} could not be certified", (lo + hi) / 2
-                )
-            mid = 0.5 * (lo[j] + hi[j])
-            upper_lo, lower_hi = lo.copy(), hi.copy()
-            upper_lo[j], lower_hi[j] = mid, mid
-            stack += [(lo, lower_hi), (upper_lo, hi)]
-    return result(True)
+def cover_near_diagonal(
+    layers: Sequence[Layer],
+    bases: Sequence[Box],
+    reach: np.ndarray,
+    domain: Box,
+    *,
+    budget: Budget | None = None,
+) -> CoverResult:
+    """Prove ``f`` injective on ``(B + [-reach, reach]) ∩ domain`` for a cover of the
+    bases (the difference cone of each box with itself)."""
+    return certify_cover(layers, bases, DifferenceCone(), reach=reach, domain=domain, budget=budget)

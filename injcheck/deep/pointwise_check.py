@@ -18,93 +18,105 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import cvxpy as cp
 import numpy as np
 
-from ..networks import Layer, architecture, forward
-from ..solvers import solve_highs
+from ..budget import Budget
+from ..layers import Layer, architecture, forward, is_homogeneous, near_zero_units
+from ..solvers import SolveResult, solve_highs
 from ..verdict import Verdict
-from ._common import BOUND_SAMPLE_TOL, Budget, has_bias, try_witnesses, verdict_from_check
-from .bounds import Bounds, compute_bounds, sampled_violation
-from .encoding import NetworkCopy, encode_copy
-from .near_diagonal import (
-    CoverResult,
-    certify_cover,
-    cover_near_diagonal,
-    output_floor_certificate,
+from ._common import (
+    BOUND_TIME_SHARE,
+    bound_stats,
+    input_domain,
+    invalid_bounds,
+    try_witnesses,
+    verdict_from_check,
 )
-from .split import facets
+from .bounds import compute_bounds
+from .certificates import OutputFloor
+from .domains import facets
+from .milp import RADIUS, SEPARATION, PointwiseProblem
+from .near_diagonal import CoverResult, certify_cover, cover_near_diagonal
 from .witness import first_meeting_layer, pattern_at, polish_pair
-
-SEPARATION = 1e-4
-#: Bias-free search radius in units of ``|x0|_inf`` (the brute force uses the same).
-RADIUS = 100.0
-
-
-class PointwiseProblem:
-    """The built MILP for the other preimage ``y``."""
-
-    def __init__(
-        self,
-        layers: Sequence[Layer],
-        bounds: Bounds,
-        x0: np.ndarray,
-        homogeneous: bool,
-        separation: float,
-    ):
-        n = x0.size
-        self.layers, self.bounds, self.homogeneous = layers, bounds, homogeneous
-        self.scale = float(np.abs(x0).max()) if homogeneous and np.any(x0) else 1.0
-        x_ref = x0 / self.scale
-        target = forward(layers, x_ref)
-        self.y = cp.Variable(n, name="y")
-        self.copy: NetworkCopy = encode_copy(layers, bounds, self.y, "c")
-        lo, hi = bounds.lo, bounds.hi
-        width = hi - lo
-        cons = [self.y >= lo, self.y <= hi] + self.copy.constraints
-        if homogeneous:
-            self.lam = cp.Variable(name="lam")
-            cons += [self.lam >= 1.0 / RADIUS, self.lam <= 1.0]
-            cons += [self.copy.post[-1] == self.lam * target]
-            diff = self.y - self.lam * x_ref
-            room = width + 2 * np.abs(x_ref)
-        else:
-            self.lam = None
-            cons += [self.copy.post[-1] == target]
-            diff = self.y - x_ref
-            room = 2 * width
-        self.eps = eps = separation * width
-        self.choose = cp.Variable((2, n), boolean=True, name="sep")
-        self.gap = cp.Variable(name="gap")
-        cons += [
-            cp.sum(self.choose) == 1,
-            diff >= cp.multiply(eps, self.choose[0]) - cp.multiply(room, 1 - self.choose[0]),
-            -diff >= cp.multiply(eps, self.choose[1]) - cp.multiply(room, 1 - self.choose[1]),
-            self.gap <= cp.multiply(1 / width, diff) + 4 * (1 - self.choose[0]),
-            self.gap <= cp.multiply(-1 / width, diff) + 4 * (1 - self.choose[1]),
-        ]
-        self.problem = cp.Problem(cp.Maximize(self.gap), cons)
-
-    @property
-    def n_binaries(self) -> int:
-        return self.copy.n_binaries
-
-    def preimage(self, values: dict) -> np.ndarray:
-        """The other preimage in the caller's coordinates."""
-        y = np.asarray(values["y"], float).reshape(-1)
-        if self.lam is None:
-            return y
-        return self.scale * y / float(np.asarray(values["lam"]).reshape(-1)[0])
-
 
 COVER_ROLES = {
     "near_diagonal": "difference-cone cover for closer ones",
     "far_preimages": "output floor for ones beyond the search ball",
 }
+#: Relative size under which a pre-activation at ``x0`` counts as zero (x0 on a boundary).
+BOUNDARY_RTOL = 1e-12
+
+
+def check_pointwise(
+    layers: Sequence[Layer],
+    x0: np.ndarray,
+    *,
+    time_limit: float | None = None,
+    budget: Budget | None = None,
+    box=None,
+    threads: int = 1,
+    separation: float = SEPARATION,
+) -> Verdict:
+    """Pointwise recoverability of ``x0`` by MILP and box covers (module docstring)."""
+    budget = budget or Budget.seconds(time_limit)
+    x0 = np.asarray(x0, float).reshape(-1)
+    if box is None and not is_homogeneous(layers):
+        input_domain(layers, box)  # raises the standard message
+    homogeneous = box is None
+    n = x0.size
+    lo, hi = (-np.ones(n), np.ones(n)) if homogeneous else (np.asarray(box[0]), np.asarray(box[1]))
+    bounds = compute_bounds(layers, lo, hi, method="lp", budget=budget.share(BOUND_TIME_SHARE))
+    prob = PointwiseProblem(layers, bounds, x0, homogeneous, separation)
+    base = _base(layers, bounds, prob, x0, lo, hi)
+    refused = invalid_bounds(layers, bounds, "pointwise", base)
+    if refused is not None:
+        return refused
+    res = solve_highs(
+        prob.problem,
+        time_limit=budget.solver_seconds(),
+        threads=threads,
+        options={"mip_rel_gap": 0.5, "mip_abs_gap": 0.0},
+    )
+    base["stats"]["solve_seconds"] = res.wall_time
+    base["solver_status"] = res.raw_status
+    if res.outcome == "infeasible":
+        return _injective(layers, prob, x0, lo, hi, budget, base)
+    if res.outcome not in ("optimal", "feasible"):
+        base["message"] = f"MILP ended without a decision ({res.raw_status})"
+        return Verdict("unknown", "pointwise", "milp", architecture(layers), **base)
+    return _witness(layers, prob, x0, lo, hi, box, res, base)
+
+
+def _base(layers, bounds, prob: PointwiseProblem, x0, lo, hi) -> dict:
+    """Stats, certificate and the note on where x0 lies, before the MILP."""
+    on_boundary = boundary_units(layers, x0)
+    stats = {"binaries": prob.n_binaries, **bound_stats(bounds)}
+    certificate = {
+        "domain": f"ball |y|_inf <= {RADIUS:g} |x0|_inf" if prob.homogeneous else "input box",
+        "separation": prob.separation,
+        "binaries": prob.n_binaries,
+        "x0_on_boundary": bool(on_boundary),
+    }
+    notes = []
+    if on_boundary:
+        layer, unit = on_boundary[0]
+        notes.append(
+            f"x0 lies on a region boundary (layer {layer}, unit {unit} has pre-activation 0)"
+        )
+        certificate["boundary_units"] = on_boundary[:20]
+    if not prob.homogeneous and not (np.all(x0 >= lo) and np.all(x0 <= hi)):
+        notes.append("x0 lies outside the input box")
+    return {"stats": stats, "certificate": certificate, "message": "; ".join(notes)}
+
+
+def boundary_units(layers: Sequence[Layer], x0: np.ndarray) -> list[tuple[int, int]]:
+    """``(layer, unit)`` (1-based) of units whose pre-activation at x0 is 0 but not identically."""
+    masks = near_zero_units(layers, np.asarray(x0, float), BOUNDARY_RTOL)
+    return [(k + 1, int(i) + 1) for k, mask in enumerate(masks) for i in np.flatnonzero(mask)]
 
 
 def exactness_covers(
-    layers: Sequence[Layer], prob: PointwiseProblem, x0, lo, hi, deadline
+    layers: Sequence[Layer], prob: PointwiseProblem, x0, lo, hi, budget: Budget
 ) -> dict[str, CoverResult]:
     """What the MILP leaves out, proven absent by box covers (:mod:`.near_diagonal`).
 
@@ -119,132 +131,48 @@ def exactness_covers(
     """
     eps = prob.eps
     if not prob.homogeneous:
-        near = cover_near_diagonal(layers, [(x0, x0)], eps, (lo, hi), deadline=deadline)
+        near = cover_near_diagonal(layers, [(x0, x0)], eps, (lo, hi), budget=budget)
         return {"near_diagonal": near}
     if not np.any(x0):
         return {}
     reach = eps * prob.scale / (1.0 - eps)
-    near = cover_near_diagonal(
-        layers, [(x0, x0)], reach, (x0 - reach, x0 + reach), deadline=deadline
-    )
+    near = cover_near_diagonal(layers, [(x0, x0)], reach, (x0 - reach, x0 + reach), budget=budget)
     floor = float(np.abs(forward(layers, x0)).max()) / (RADIUS * prob.scale)
-    far = certify_cover(layers, facets(x0.size), output_floor_certificate(floor), deadline=deadline)
+    far = certify_cover(layers, facets(x0.size), OutputFloor(floor), budget=budget)
     return {"near_diagonal": near, "far_preimages": far}
 
 
-def boundary_units(
-    layers: Sequence[Layer], x0: np.ndarray, rtol: float = 1e-12
-) -> list[tuple[int, int]]:
-    """``(layer, unit)`` (1-based) of units whose pre-activation at x0 is 0 but not identically."""
-    h = np.asarray(x0, float)
-    out = []
-    for k, layer in enumerate(layers):
-        pre = layer.weight @ h + layer.bias
-        size = np.abs(layer.weight) @ np.abs(h) + (
-            np.abs(layer.bias)
-        )
-        for i in np.flatnonzero((np.abs(pre) <= rtol * size) & (size > 0)):
-            out.append((k + 1, int(i) + 1))
-        h = np.maximum(pre, 0.0)
-    return out
+def _injective(layers, prob: PointwiseProblem, x0, lo, hi, budget: Budget, base: dict) -> Verdict:
+    """The MILP found no separated preimage; the covers exclude the rest when they complete."""
+    certificate, note = base["certificate"], base["message"]
+    certificate["milp"] = "infeasible"
+    covers = exactness_covers(layers, prob, x0, lo, hi, budget)
+    certificate.update({name: cover.summary() for name, cover in covers.items()})
+    certificate["exact"] = all(cover.proven for cover in covers.values())
+    if certificate["exact"]:
+        roles = "".join(f", {COVER_ROLES[name]}" for name in covers)
+        message = f"x0 is the only preimage: MILP for separated preimages{roles}"
+    else:
+        where = certificate["domain"]
+        message = f"no other preimage with separation >= {prob.separation:g} in the {where}"
+    base["message"] = f"{message}; {note}" if note else message
+    return Verdict("injective", "pointwise", "milp", architecture(layers), **base)
 
 
-def check_pointwise(
-    layers: Sequence[Layer],
-    x0: np.ndarray,
-    *,
-    time_limit: float | None = None,
-    box=None,
-    threads: int = 1,
-    separation: float = SEPARATION,
-) -> Verdict:
-    """Pointwise recoverability of ``x0`` by MILP (see the module docstring)."""
-    budget = Budget.begin(time_limit)
-    x0 = np.asarray(x0, float).reshape(-1)
-    n = x0.size
-    arch = architecture(layers)
-    if box is None and has_bias(layers):
-        from ._common import input_domain
-
-        input_domain(layers, box)  # raises the standard message
-    homogeneous = box is None
-    lo, hi = (-np.ones(n), np.ones(n)) if homogeneous else (np.asarray(box[0]), np.asarray(box[1]))
-    bounds = compute_bounds(layers, lo, hi, deadline=budget.bound_deadline())
-    prob = PointwiseProblem(layers, bounds, x0, homogeneous, separation)
-    on_boundary = boundary_units(layers, x0)
-    stats = {
-        "binaries": prob.n_binaries,
-        "undecided_per_layer": bounds.undecided_per_layer(),
-        "bound_seconds": bounds.seconds,
-        "lp_solves": bounds.lp_solves,
-    }
-    certificate = {
-        "domain": f"ball |y|_inf <= {RADIUS:g} |x0|_inf" if homogeneous else "input box",
-        "separation": separation,
-        "binaries": prob.n_binaries,
-        "x0_on_boundary": bool(on_boundary),
-    }
-    note = ""
-    if on_boundary:
-        layer, unit = on_boundary[0]
-        note = f"x0 lies on a region boundary (layer {layer}, unit {unit} has pre-activation 0)"
-        certificate["boundary_units"] = on_boundary[:20]
-    if not homogeneous and not (np.all(x0 >= lo) and np.all(x0 <= hi)):
-        note = (note + "; " if note else "") + "x0 lies outside the input box"
-    violation = sampled_violation(layers, bounds)
-    if violation > BOUND_SAMPLE_TOL:
-        return Verdict(
-            "unknown",
-            "pointwise",
-            "milp",
-            arch,
-            stats=stats,
-            certificate=certificate,
-            message=f"bound tightening produced an invalid bound (violated by {violation:.2g})",
-        )
-    res = solve_highs(
-        prob.problem,
-        time_limit=budget.remaining(),
-        threads=threads,
-        options={"mip_rel_gap": 0.5, "mip_abs_gap": 0.0},
-    )
-    stats["solve_seconds"] = res.wall_time
-    base = {
-        "stats": stats,
-        "certificate": certificate,
-        "solver_status": res.raw_status,
-        "message": note,
-    }
-    if res.outcome == "infeasible":
-        certificate["milp"] = "infeasible"
-        covers = exactness_covers(layers, prob, x0, lo, hi, budget.deadline)
-        certificate.update({name: cover.summary() for name, cover in covers.items()})
-        certificate["exact"] = all(cover.proven for cover in covers.values())
-        if certificate["exact"]:
-            msg = "x0 is the only preimage: MILP for separated preimages" + "".join(
-                f", {COVER_ROLES[name]}" for name in covers
-            )
-        else:
-            where = certificate["domain"]
-            msg = f"no other preimage with separation >= {separation:g} in the {where}"
-        base["message"] = f"{msg}; {note}" if note else msg
-        return Verdict("injective", "pointwise", "milp", arch, **base)
-    if res.outcome not in ("optimal", "feasible"):
-        base["message"] = f"MILP ended without a decision ({res.raw_status})"
-        return Verdict("unknown", "pointwise", "milp", arch, **base)
+def _witness(layers, prob: PointwiseProblem, x0, lo, hi, box, res: SolveResult, base: dict):
+    """The MILP's preimage, polished and verified with ``x`` fixed at ``x0``."""
     try:
         y = prob.preimage(res.values)
         pat_y = prob.copy.pattern(res.values)
     except (KeyError, ValueError, IndexError) as exc:
         base["message"] = f"solver result could not be decoded: {exc}"
-        return Verdict("unknown", "pointwise", "milp", arch, **base)
-    pat_x = pattern_at(layers, x0)
+        return Verdict("unknown", "pointwise", "milp", architecture(layers), **base)
     big = RADIUS * max(prob.scale, 1.0)
-    p_lo, p_hi = (-big * np.ones(n), big * np.ones(n)) if homogeneous else (lo, hi)
+    p_lo, p_hi = (-big * np.ones(x0.size), big * np.ones(x0.size)) if prob.homogeneous else (lo, hi)
     diff = x0 - y  # polish_pair separates sign * (x - y)
     coord = int(np.argmax(np.abs(diff)))
     sign = 1.0 if diff[coord] >= 0 else -1.0
-    candidates = []
+    pat_x, candidates = pattern_at(layers, x0), []
     for pattern in (pat_y, pattern_at(layers, y)):
         for meet in sorted({first_meeting_layer(layers, x0, y, rtol=1e-5), len(layers)}):
             pair = polish_pair(layers, pat_x, pattern, meet, p_lo, p_hi, coord, sign, x_fixed=x0)
@@ -252,9 +180,8 @@ def check_pointwise(
                 candidates.append(pair)
     candidates.append((x0, y))
     check = try_witnesses(layers, candidates, fix_x=True, box=box)
-    layer = (
-        first_meeting_layer(layers, check.x, check.y) if check is not None and check.ok else None
-    )
+    ok = check is not None and check.ok
+    layer = first_meeting_layer(layers, check.x, check.y) if ok else None
     return verdict_from_check(
         check,
         mode="pointwise",

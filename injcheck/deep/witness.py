@@ -14,37 +14,13 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.optimize import linprog
 
-from ..networks import Layer
-from ..verify import activation_pattern
+from ..layers import Layer, activation_pattern, affine_pieces, hidden_states
 
 #: Row norm (relative) under which a unit counts as constant on a region.
 CONSTANT_TOL = 1e-12
 
 
-def affine_maps(layers: Sequence[Layer], pattern: Sequence[np.ndarray]):
-    """``[(A_k, c_k)]`` with ``pre_k(x) = A_k x + c_k`` on the region of ``pattern``."""
-    n = layers[0].weight.shape[1]
-    jac, off = np.eye(n), np.zeros(n)
-    out = []
-    for layer, act in zip(layers, pattern, strict=False):
-        a_k = layer.weight @ jac
-        c_k = layer.weight @ off + layer.bias
-        out.append((a_k, c_k))
-        mask = np.asarray(act, float)
-        jac, off = mask[:, None] * a_k, mask * c_k
-    return out
-
-
-pattern_at = activation_pattern  # one definition of the float activation pattern (verify.py)
-
-
-def hidden_states(layers: Sequence[Layer], x: np.ndarray) -> list[np.ndarray]:
-    h = np.asarray(x, float)
-    out = []
-    for layer in layers:
-        h = np.maximum(layer.weight @ h + layer.bias, 0.0)
-        out.append(h)
-    return out
+pattern_at = activation_pattern  # one definition of the float activation pattern (layers.py)
 
 
 def first_meeting_layer(
@@ -95,7 +71,7 @@ def polish_pair(
     and the box. Returns None when the best margin is not positive.
     """
     n = lo.size
-    maps_x, maps_y = affine_maps(layers, pattern_x), affine_maps(layers, pattern_y)
+    maps_x, maps_y = affine_pieces(layers, pattern_x), affine_pieces(layers, pattern_y)
     gx, sx = _margin_rows(maps_x, pattern_x, meet)
     gy, sy = _margin_rows(maps_y, pattern_y, meet)
     ax, cx = maps_x[meet - 1]
@@ -151,7 +127,7 @@ def interior_point(
 ) -> tuple[np.ndarray, float] | None:
     """Largest-margin point of the region of ``pattern`` (layers ``1..upto``) in the box."""
     n = lo.size
-    g, s = _margin_rows(affine_maps(layers, pattern), pattern, upto)
+    g, s = _margin_rows(affine_pieces(layers, pattern), pattern, upto)
     width = float(np.max(hi - lo))
     cost = np.zeros(n + 1)
     cost[-1] = -1.0
@@ -177,7 +153,7 @@ def null_step(
     hi: np.ndarray,
 ) -> np.ndarray | None:
     """``y = x + t d`` with ``J_upto d = 0``, t small enough to keep the pattern and the box."""
-    maps = affine_maps(layers, pattern)
+    maps = affine_pieces(layers, pattern)
     a_k, _ = maps[upto - 1]
     jac = np.asarray(pattern[upto - 1], float)[:, None] * a_k
     _, sing, vt = np.linalg.svd(jac)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linprog
 
+from injcheck.deep.bounds import compute_bounds
 from injcheck.deep.brute_force import enumerate_regions
-from injcheck.deep.split import backward_bounds_batch
 
 
 def box_bounds(layers, lo, hi):
-    """Sound bounds of every layer on one box, as ``[(lower, upper), ...]``."""
-    bounds = backward_bounds_batch(layers, lo[None], hi[None], len(layers))
-    return [(low[0], up[0]) for low, up in bounds]
+    """Sound (CROWN) bounds of every layer on one box."""
+    return compute_bounds(layers, lo, hi, method="crown")
 
 
 def cross_collision(layers, box_x, box_y) -> bool:
@@ -43,3 +42,11 @@ def cross_collision(layers, box_x, box_y) -> bool:
                 if -res.fun > 1e-8:
                     return True
     return False
+
+
+def certifies(certificate, layers, lo, hi) -> bool:
+    """Does ``certificate`` (:mod:`injcheck.deep.certificates`) clear the box ``[lo, hi]``?"""
+    from injcheck.deep.domains import Domain
+
+    bounds = compute_bounds(layers, lo[None], hi[None], method="crown")
+    return bool(certificate.clears(layers, [Domain.box(lo, hi)], [bounds], np.array([0]))[0])

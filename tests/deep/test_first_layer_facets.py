@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from injcheck.deep import check_deep
+from injcheck.deep.domains import facet_boxes
 from injcheck.deep.first_layer import global_first_layer, local_first_layer
 from injcheck.deep.global_check import check_global
 from injcheck.deep.local_check import check_local
-from injcheck.deep.split import facet_boxes
 from injcheck.networks import as_layers, make_layers, random_relu_net
 from injcheck.one_layer import check_layer
 
@@ -86,26 +86,6 @@ def test_new_paths_agree_with_the_plain_milp(seed):
         assert g_new.status == g_old.status
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_split_bounds_are_sound(seed):
-    from injcheck.deep.split import backward_bounds, symbolic_bounds
-
-    rng = np.random.default_rng(seed)
-    layers = as_layers(random_relu_net(4, [12, 10, 8], seed=seed))
-    for _ in range(10):
-        centre, radius = rng.uniform(-1, 1, 4), rng.uniform(0.01, 0.6, 4)
-        lo, hi = centre - radius, centre + radius
-        points = lo + (hi - lo) * rng.random((2000, 4))
-        points = np.vstack([points, lo, hi])
-        for bound in (symbolic_bounds, backward_bounds):
-            found = bound(layers, lo, hi, 3)
-            h = points
-            for k, layer in enumerate(layers):
-                pre = h @ layer.weight.T
-                assert np.all(pre >= found[k][0]) and np.all(pre <= found[k][1])
-                h = np.maximum(pre, 0.0)
-
-
 def test_split_proves_a_wide_second_layer_exactly():
     layers = as_layers(random_relu_net(3, [18, 18], seed=0))
     verdict = check_local(layers, time_limit=60)
@@ -124,30 +104,6 @@ def test_split_finds_a_second_layer_failure():
     assert verdict.verification["exact_ok"]
     old = check_local(layers, time_limit=60, split=False)
     assert old.status == "non-injective" and old.layer == 2
-
-
-def test_batched_bounds_match_the_single_box_ones():
-    from injcheck.deep.split import (
-        backward_bounds,
-        backward_bounds_batch,
-        symbolic_bounds,
-        symbolic_bounds_batch,
-    )
-
-    rng = np.random.default_rng(5)
-    layers = as_layers(random_relu_net(4, [10, 9, 7], seed=3))
-    centre, radius = rng.uniform(-1, 1, (8, 4)), rng.uniform(0.01, 0.7, (8, 4))
-    lo, hi = centre - radius, centre + radius
-    for single, batched in (
-        (symbolic_bounds, symbolic_bounds_batch),
-        (backward_bounds, backward_bounds_batch),
-    ):
-        many = batched(layers, lo, hi, 3)
-        for b in range(8):
-            one = single(layers, lo[b], hi[b], 3)
-            for k in range(3):
-                np.testing.assert_allclose(one[k][0], many[k][0][b], rtol=1e-9, atol=1e-9)
-                np.testing.assert_allclose(one[k][1], many[k][1][b], rtol=1e-9, atol=1e-9)
 
 
 def test_global_uses_a_local_failure_as_witness():

@@ -3,18 +3,14 @@ exact."""
 
 import numpy as np
 import pytest
-from deep_helpers import box_bounds
+from deep_helpers import certifies
 
 from injcheck.deep.brute_force import analyse, pointwise_collision
+from injcheck.deep.certificates import DifferenceCone, OutputFloor
+from injcheck.deep.domains import facets
 from injcheck.deep.global_check import check_global
-from injcheck.deep.near_diagonal import (
-    certify_cover,
-    cover_near_diagonal,
-    injective_on_box,
-    output_floor_certificate,
-)
+from injcheck.deep.near_diagonal import certify_cover, cover_near_diagonal
 from injcheck.deep.pointwise_check import check_pointwise
-from injcheck.deep.split import facets
 from injcheck.networks import as_layers, forward, make_layers, random_relu_net
 
 
@@ -38,7 +34,7 @@ def test_certificate_agrees_with_brute_force_on_random_boxes():
         layers, n = _random_net(rng)
         centre, radius = rng.uniform(-1, 1, n), rng.uniform(0.02, 0.6, n)
         lo, hi = centre - radius, centre + radius
-        claim = injective_on_box(layers, box_bounds(layers, lo, hi))
+        claim = certifies(DifferenceCone(), layers, lo, hi)
         truth = analyse(layers, box=(lo, hi), stop_at_first=True).global_collision
         collisions += truth
         certified += claim
@@ -55,13 +51,13 @@ def test_bottleneck_of_width_one_is_never_certified():
     )
     for _ in range(30):
         centre, radius = rng.uniform(-1, 1, 2), rng.uniform(0.01, 1.0, 2)
-        assert not injective_on_box(layers, box_bounds(layers, centre - radius, centre + radius))
+        assert not certifies(DifferenceCone(), layers, centre - radius, centre + radius)
 
 
 def test_fold_is_certified_away_from_the_crease_only():
     fold = make_layers([np.array([[1.0], [-1.0]]), np.array([[1.0, 1.0]])])
-    assert injective_on_box(fold, box_bounds(fold, np.array([0.5]), np.array([1.0])))
-    assert not injective_on_box(fold, box_bounds(fold, np.array([-0.5]), np.array([1.0])))
+    assert certifies(DifferenceCone(), fold, np.array([0.5]), np.array([1.0]))
+    assert not certifies(DifferenceCone(), fold, np.array([-0.5]), np.array([1.0]))
 
 
 def test_cover_refuses_a_net_with_near_diagonal_collisions():
@@ -82,18 +78,14 @@ def test_output_floor_certificate_is_sound_on_samples():
         points = rng.uniform(lo, hi, size=(200, n))
         floor = float(np.abs(np.array([forward(layers, p) for p in points])).max(axis=1).min())
         # A floor above the sampled minimum of |f|_inf can never be certified.
-        assert not output_floor_certificate(floor * 1.0001 + 1e-12)(
-            layers, box_bounds(layers, lo, hi)
-        )
+        assert not certifies(OutputFloor(floor * 1.0001 + 1e-12), layers, lo, hi)
 
 
 def test_output_floor_cover_on_facets():
     layers = as_layers(random_relu_net(3, [12], seed=1))
-    assert certify_cover(layers, facets(3), output_floor_certificate(1e-3)).proven
+    assert certify_cover(layers, facets(3), OutputFloor(1e-3)).proven
     # No ReLU output exceeds a huge floor anywhere.
-    assert not certify_cover(
-        layers, facets(3), output_floor_certificate(1e6), min_width=0.25
-    ).proven
+    assert not certify_cover(layers, facets(3), OutputFloor(1e6), min_width=0.25).proven
 
 
 @pytest.mark.parametrize("seed", [1, 5])
@@ -134,5 +126,5 @@ def test_single_switching_unit_is_decided_by_the_fold_criterion(slope, injective
         [np.array([0.0, 2.0]), np.array([0.0])],
     )
     lo, hi = np.array([-1.0]), np.array([1.0])
-    assert injective_on_box(layers, box_bounds(layers, lo, hi)) is injective
+    assert certifies(DifferenceCone(), layers, lo, hi) is injective
     assert analyse(layers, box=(lo, hi)).global_collision is not injective

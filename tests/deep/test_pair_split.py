@@ -5,6 +5,7 @@ import time
 import numpy as np
 import pytest
 
+from injcheck.budget import Budget
 from injcheck.deep.brute_force import analyse
 from injcheck.deep.global_check import check_global, stuck_pair_witness
 from injcheck.deep.pair_split import prove_by_pair_splitting, prove_layer_by_layer
@@ -28,7 +29,7 @@ def test_proofs_agree_with_brute_force_on_random_tiny_nets(search):
             lo, hi, box = centre - 0.7, centre + 0.7, (centre - 0.7, centre + 0.7)
         else:
             lo, hi, box = -np.ones(n), np.ones(n), None
-        result = search(layers, lo, hi, not biased, deadline=time.perf_counter() + 1.0)
+        result = search(layers, lo, hi, not biased, budget=Budget.seconds(1.0))
         collides = analyse(layers, box=box, stop_at_first=True).global_collision
         injective += not collides
         proven += result.outcome == "proven"
@@ -68,7 +69,7 @@ def test_time_limit_is_respected():
     layers = as_layers(random_relu_net(4, [24, 24], seed=3))
     start = time.perf_counter()
     result = prove_by_pair_splitting(
-        layers, -np.ones(4), np.ones(4), True, deadline=time.perf_counter() + 1.0
+        layers, -np.ones(4), np.ones(4), True, budget=Budget.seconds(1.0)
     )
     assert time.perf_counter() - start < 3.0
     assert result.outcome in ("time limit", "stuck", "proven")
@@ -82,7 +83,7 @@ def test_open_share_measures_what_is_left():
     assert prove_by_pair_splitting(layers, lo, hi, True).open_share == 0.0
     # Every root pair of the bias-free search is split at least once (outputs overlap).
     first = prove_by_pair_splitting(layers, lo, hi, True, max_pairs=1)
-    assert first.outcome == "max pairs" and first.open_share == pytest.approx(1.0)
+    assert first.outcome == "max domains" and first.open_share == pytest.approx(1.0)
     shares = [
         prove_by_pair_splitting(layers, lo, hi, True, max_pairs=k).open_share
         for k in (20, 60, 150, 250)
