@@ -46,7 +46,11 @@ from injcheck.deep.pair_split import prove_layer_by_layer
 from injcheck.networks import as_layers, random_relu_net
 
 def pairs(layers, n, limit):
-    first = 2 if global_first_layer(layers, None)[0] == "proven" else 1
+    unlimited = None
+    if "budget" in inspect.signature(global_first_layer).parameters:
+        from injcheck.budget import Budget
+        unlimited = Budget.unlimited()
+    first = 2 if global_first_layer(layers, unlimited)[0] == "proven" else 1
     kwargs = {}
     if "budget" in inspect.signature(prove_layer_by_layer).parameters:
         from injcheck.budget import Budget
@@ -134,7 +138,9 @@ def main() -> None:
     parser.add_argument("--new", type=Path, default=ROOT)
     parser.add_argument("--ns", type=lambda s: [int(v) for v in s.split(",")], default=[3, 4, 5])
     parser.add_argument("--pair-ns", type=lambda s: [int(v) for v in s.split(",")], default=[2, 3])
-    parser.add_argument("--alphas", type=lambda s: [int(v) for v in s.split(",")], default=[4, 5, 6])
+    parser.add_argument(
+        "--alphas", type=lambda s: [int(v) for v in s.split(",")], default=[4, 5, 6]
+    )
     parser.add_argument("--depths", type=lambda s: [int(v) for v in s.split(",")], default=[2, 3])
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--time-limit", type=float, default=15.0)

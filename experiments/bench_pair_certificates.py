@@ -164,7 +164,7 @@ def main() -> None:
         for net in args.nets.split(","):
             n, width, seed = map(int, net.split(":"))
             layers = as_layers(random_relu_net(n, [width, width], seed=seed))
-            if global_first_layer(layers, None)[0] != "proven":
+            if global_first_layer(layers, Budget.unlimited())[0] != "proven":
                 continue
             for route in args.routes.split(","):
                 result = prove_layer_by_layer(

@@ -17,6 +17,7 @@ import json
 
 import numpy as np
 
+from injcheck.budget import Budget
 from injcheck.deep.bounds import compute_bounds
 from injcheck.deep.first_layer import global_first_layer
 from injcheck.deep.global_check import build_global
@@ -35,7 +36,7 @@ def main() -> None:
     n = args.n
     for seed in map(int, args.seeds.split(",")):
         layers = as_layers(random_relu_net(n, [args.width] * 2, seed=seed))
-        if global_first_layer(layers, None)[0] != "proven":
+        if global_first_layer(layers, Budget.unlimited())[0] != "proven":
             print(json.dumps({"seed": seed, "skipped": "layer 1 not proven injective"}))
             continue
         bounds = compute_bounds(layers, -np.ones(n), np.ones(n))

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from .budget import Budget
 from .exceptions import InvalidArgumentError, InvalidNetworkError
 from .networks import AffineMap, Layer, architecture, read_network
 from .verdict import MODES, Verdict
@@ -231,7 +232,13 @@ def _check_deep(layers: list[Layer], mode: str, method, time_limit, x0, box, thr
     from .deep import check_deep
 
     return check_deep(
-        layers, mode=mode, method=method, time_limit=time_limit, x0=x0, box=box, threads=threads
+        layers,
+        mode=mode,
+        method=method,
+        budget=Budget.seconds(time_limit),
+        x0=x0,
+        box=box,
+        threads=threads,
     )
 
 

@@ -21,13 +21,22 @@ Every witness is re-verified on the whole network by :func:`injcheck.verify.veri
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
+from enum import Enum
 
 import numpy as np
 
+from ..budget import Budget
 from ..layers import Layer
 from ..verify import WitnessCheck, verify_witness
+
+
+class LayerOne(str, Enum):
+    """What the one-layer search says of layer 1."""
+
+    PROVEN = "proven"  # no failing region (local) / injective (global)
+    VERIFIED = "verified"  # a verified collision of the whole network at layer 1
+    UNDECIDED = "undecided"  # time-out, search trouble, or a witness that did not verify
 
 
 def applicable(layers: Sequence[Layer], box) -> bool:
@@ -36,8 +45,8 @@ def applicable(layers: Sequence[Layer], box) -> bool:
 
 
 def local_first_layer(
-    layers: Sequence[Layer], deadline: float | None
-) -> tuple[str, WitnessCheck | None, dict]:
+    layers: Sequence[Layer], budget: Budget
+) -> tuple[LayerOne, WitnessCheck | None, dict]:
     """Does some open region have fewer than ``n`` active units in layer 1?
 
     Returns ``(outcome, check, stats)`` with outcome ``proven`` (no such region),
@@ -52,30 +61,29 @@ def local_first_layer(
     rows = weight[np.any(weight != 0, axis=1)]
     stats: dict = {"method": "gordan-count"}
     if rows.shape[0] == 0:
-        return "undecided", None, stats
-    search = GordanSearch(rows, budget="count", limit=n - 1, packing=True, deadline=deadline)
+        return LayerOne.UNDECIDED, None, stats
+    search = GordanSearch(rows, budget="count", limit=n - 1, packing=True, deadline=budget.deadline)
     result = search.run()
     stats.update({k: result.stats.get(k) for k in ("nodes", "lps", "search_time")})
     stats["outcome"] = result.outcome
     if result.outcome == "exhausted":
-        return "proven", None, stats
+        return LayerOne.PROVEN, None, stats
     if result.outcome != "found":
-        return "undecided", None, stats
+        return LayerOne.UNDECIDED, None, stats
     pair = collision_from_cell_point(rows, result.x)
     if pair is None:
-        return "undecided", None, stats
+        return LayerOne.UNDECIDED, None, stats
     check = verify_witness(layers, *pair)
-    return ("verified" if check.ok else "undecided"), check, stats
+    return (LayerOne.VERIFIED if check.ok else LayerOne.UNDECIDED), check, stats
 
 
 def global_first_layer(
-    layers: Sequence[Layer], deadline: float | None
-) -> tuple[str, WitnessCheck | None, dict]:
+    layers: Sequence[Layer], budget: Budget
+) -> tuple[LayerOne, WitnessCheck | None, dict]:
     """Is layer 1 (alone) injective? ``proven`` / ``verified`` (collision) / ``undecided``."""
     from ..one_layer import check_layer
 
-    limit = None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
-    verdict = check_layer(layers[0].weight, method="gordan", time_limit=limit)
+    verdict = check_layer(layers[0].weight, method="gordan", time_limit=budget.solver_seconds())
     stats = {
         "method": "gordan",
         "status": verdict.status,
@@ -83,9 +91,9 @@ def global_first_layer(
         **{k: verdict.stats.get(k) for k in ("nodes", "lps", "search_time")},
     }
     if verdict.status == "injective":
-        return "proven", None, stats
+        return LayerOne.PROVEN, None, stats
     if verdict.status == "non-injective":
         x, y = verdict.witness_arrays()
         check = verify_witness(layers, x, y)
-        return ("verified" if check.ok else "undecided"), check, stats
-    return "undecided", None, stats
+        return (LayerOne.VERIFIED if check.ok else LayerOne.UNDECIDED), check, stats
+    return LayerOne.UNDECIDED, None, stats

@@ -181,14 +181,14 @@ def _report_bounds(run: _GlobalRun, bounds: Bounds) -> None:
 def _first_layer_stage(run: _GlobalRun) -> Verdict | None:
     """Layer 1 of a bias-free net on R^n is the one-layer problem, decided exactly by the
     Gordan search; a collision there is one of the whole net."""
-    from .first_layer import global_first_layer
+    from .first_layer import LayerOne, global_first_layer
 
-    outcome, check, stats = global_first_layer(run.layers, run.budget.deadline)
+    outcome, check, stats = global_first_layer(run.layers, run.budget)
     run.stats["layer1"] = stats
-    if outcome == "verified":
+    if outcome is LayerOne.VERIFIED:
         run.certificate["layer1"] = "one-layer Gordan search (exact)"
         return run.witness(check, "gordan", "gordan", layer=1)
-    if outcome != "proven":
+    if outcome is not LayerOne.PROVEN:
         return None
     run.first_meet = 2
     run.certificate["layer1"] = "injective: one-layer Gordan search (exact, no margin)"

@@ -153,13 +153,13 @@ class _LocalSearch:
         return result, LayerProof.MILP
 
     def first_layer(self) -> StepResult:
-        from .first_layer import local_first_layer
+        from .first_layer import LayerOne, local_first_layer
 
-        outcome, check, stats = local_first_layer(self.layers, self.budget.deadline)
+        outcome, check, stats = local_first_layer(self.layers, self.budget)
         self.info["layer1"] = stats
-        if outcome == "proven":
+        if outcome is LayerOne.PROVEN:
             return StepResult(Step.PROVEN)
-        if outcome == "verified":
+        if outcome is LayerOne.VERIFIED:
             return StepResult(Step.WITNESS, check, 1, "gordan", "gordan")
         return StepResult(Step.UNDECIDED)
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from injcheck.budget import Budget
 from injcheck.deep import check_deep
 from injcheck.deep.domains import facet_boxes
 from injcheck.deep.first_layer import global_first_layer, local_first_layer
@@ -44,7 +45,7 @@ def test_zero_rows_are_never_active():
     # are negative has 0 active units.
     w1 = np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 0.5], [0.3, 1.0]])
     layers = make_layers([w1, np.eye(4)])
-    outcome, check, _ = local_first_layer(layers, None)
+    outcome, check, _ = local_first_layer(layers, Budget.unlimited())
     assert outcome == "verified" and check.ok
     assert check_deep(layers, mode="local").layer == 1
 
@@ -52,8 +53,8 @@ def test_zero_rows_are_never_active():
 def test_injective_first_layer_is_proven_without_milp():
     layers = as_layers(random_relu_net(3, [24], seed=1))
     assert check_layer(layers[0].weight).status == "injective"
-    assert local_first_layer(layers, None)[0] == "proven"
-    assert global_first_layer(layers, None)[0] == "proven"
+    assert local_first_layer(layers, Budget.unlimited())[0] == "proven"
+    assert global_first_layer(layers, Budget.unlimited())[0] == "proven"
     verdict = check_deep(layers, mode="global")
     assert verdict.status == "injective" and verdict.method == "gordan"
     assert verdict.certificate["exact"] is True
