@@ -17,7 +17,7 @@ from ..exceptions import InvalidArgumentError
 from ..layers import Layer
 from ..verdict import Verdict
 
-DEEP_METHODS = ("auto", "milp", "brute")
+DEEP_METHODS = ("auto", "milp", "brute", "heuristic")
 
 
 def check_deep(
@@ -38,9 +38,11 @@ def check_deep(
     layers : list of Layer
         Validated layers (see :func:`injcheck.networks.as_layers`).
     mode : {"global", "local", "pointwise"}
-    method : {"auto", "milp", "brute"}
+    method : {"auto", "milp", "brute", "heuristic"}
         ``auto``/``milp``: the checks of this package (exact searches, then MILPs).
         ``brute``: region enumeration by LPs, for ``n <= 3`` and a few dozen units only.
+        ``heuristic``: batched witness search (bias-free, local/global; ``non-injective``
+        with a verified witness or ``unknown``, :mod:`.heuristic_check`).
     time_limit : float, optional
         Wall-clock budget of the whole call in seconds (or pass ``budget``).
     x0 : ndarray, optional
@@ -75,6 +77,11 @@ def check_deep(
         from .brute_force import check_brute
 
         return check_brute(layers, mode=mode, x0=x0, box=box, time_limit=budget.remaining())
+    if method == "heuristic":
+        # Batched witness search (docs/heuristic.md): non-injective or unknown, never injective.
+        from .heuristic_check import check_heuristic
+
+        return check_heuristic(layers, mode=mode, budget=budget, box=box)
     if mode == "global":
         from .global_check import check_global
 

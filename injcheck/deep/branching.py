@@ -1,7 +1,8 @@
 """Branching rules: which side and which coordinate of a domain to bisect.
 
-A rule is called as ``rule(domain, bounds)`` with the domain's own bounds (one
-:class:`~injcheck.deep.bounds.Bounds` per side) and returns the two children.
+A rule is called as ``rule(domain, bounds, i)`` with the batch's bounds (one batched
+:class:`~injcheck.deep.bounds.Bounds` per side; the domain is item ``i``) and returns
+the two children.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from .domains import Domain, bisect
 SMEAR_FLOOR = 1e-3
 
 
-def widest(domain: Domain, bounds: Sequence[Bounds]) -> tuple[Domain, Domain]:
+def widest(domain: Domain, bounds: Sequence[Bounds], i: int) -> tuple[Domain, Domain]:
     """Bisect the widest side (the first on ties) at its widest coordinate."""
-    widths = domain.side_widths()
-    side = int(np.argmax(widths))
-    lo, hi = domain.sides[side]
-    first, second = bisect(lo, hi, int(np.argmax(hi - lo)))
+    gaps = [hi - lo for lo, hi in domain.sides]
+    coords = [int(np.argmax(gap)) for gap in gaps]
+    side = int(np.argmax([gap[j] for gap, j in zip(gaps, coords, strict=True)]))
+    first, second = bisect(*domain.sides[side], coords[side])
     return domain.replace_side(side, first), domain.replace_side(side, second)
 
 
@@ -36,8 +37,8 @@ class Smeared:
     def __init__(self, layers: Sequence[Layer]):
         self.abs_weight = np.abs(layers[0].weight)
 
-    def __call__(self, domain: Domain, bounds: Sequence[Bounds]) -> tuple[Domain, Domain]:
-        (lo, hi), (low, up) = domain.sides[0], bounds[0][0]
+    def __call__(self, domain: Domain, bounds: Sequence[Bounds], i: int) -> tuple[Domain, Domain]:
+        (lo, hi), low, up = domain.sides[0], bounds[0].lower[0][i], bounds[0].upper[0][i]
         undecided = (low < 0) & (up > 0)
         smear = undecided.astype(float) @ self.abs_weight + SMEAR_FLOOR
         first, second = bisect(lo, hi, int(np.argmax((hi - lo) * smear)))

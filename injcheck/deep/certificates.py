@@ -48,12 +48,18 @@ class Certificate:
         ``bounds`` holds one batched :class:`Bounds` per side.
         """
         return np.array(
-            [self.clears_one(layers, domains[i], [b.item(i) for b in bounds]) for i in index],
+            [self.clears_one(layers, domains[i], [_item(b, i) for b in bounds]) for i in index],
             dtype=bool,
         )
 
-    def clears_one(self, layers: Sequence[Layer], domain: Domain, bounds: Sequence[Bounds]) -> bool:
+    def clears_one(self, layers: Sequence[Layer], domain: Domain, bounds: Sequence) -> bool:
+        """``bounds``: per side, the domain's ``[(lower, upper), ...]`` per layer."""
         raise NotImplementedError
+
+
+def _item(bounds: Bounds, i: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The per-layer ``(lower, upper)`` of box ``i`` of a batch (a light view)."""
+    return [(low[i], up[i]) for low, up in zip(bounds.lower, bounds.upper, strict=True)]
 
 
 class ActiveCount(Certificate):

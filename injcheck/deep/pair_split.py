@@ -60,8 +60,8 @@ class SmallPairProbe(Probe):
         super().__init__(MAX_PROBES, always_at_leaves=True)
         self._find = find
 
-    def select(self, layers, domains, index) -> np.ndarray:
-        return np.array([domains[i].width() <= PROBE_WIDTH for i in index], dtype=bool)
+    def select(self, layers, domains, index, widths) -> np.ndarray:
+        return widths[index] <= PROBE_WIDTH
 
     def find(self, domain: Domain):
         return self._find(domain.centres())

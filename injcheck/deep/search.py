@@ -31,7 +31,7 @@ from .bounds import Bounds, compute_bounds
 from .certificates import Certificate
 from .domains import Box, Domain
 
-Branching = Callable[[Domain, Sequence[Bounds]], tuple[Domain, Domain]]
+Branching = Callable[[Domain, Sequence[Bounds], int], tuple[Domain, Domain]]
 
 
 class SearchOutcome(str, Enum):
@@ -68,9 +68,10 @@ class Limits:
     max_depth: int | None = None
     max_leaves: int | None = None
 
-    def is_leaf(self, domain: Domain) -> bool:
-        too_deep = self.max_depth is not None and domain.depth >= self.max_depth
-        return too_deep or domain.width() < self.min_width
+    def leaves(self, widths: np.ndarray, depths: np.ndarray) -> np.ndarray:
+        """Mask of the domains (by their largest width and depth) that are leaves."""
+        too_deep = depths >= self.max_depth if self.max_depth is not None else False
+        return too_deep | (widths < self.min_width)
 
 
 @dataclass
@@ -86,11 +87,10 @@ class Bounding:
     reach: np.ndarray | None = None
     clip: Box | None = None
 
-    def __call__(self, layers: Sequence[Layer], domains: Sequence[Domain]) -> list[Bounds]:
+    def __call__(self, layers: Sequence[Layer], sides: Sequence[Box]) -> list[Bounds]:
+        """``sides``: per side, the stacked ``(lo, hi)`` of the batch, shape ``(B, n)``."""
         out = []
-        for side in range(len(domains[0].sides)):
-            lo = np.array([d.sides[side][0] for d in domains])
-            hi = np.array([d.sides[side][1] for d in domains])
+        for lo, hi in sides:
             if self.reach is not None:
                 lo, hi = lo - self.reach, hi + self.reach
             if self.clip is not None:
@@ -109,8 +109,11 @@ class Probe:
     def __init__(self, max_calls: int, always_at_leaves: bool = False):
         self.max_calls, self.always_at_leaves, self.calls = max_calls, always_at_leaves, 0
 
-    def select(self, layers, domains: Sequence[Domain], index: np.ndarray) -> np.ndarray:
-        """Mask over ``index`` of the domains worth probing."""
+    def select(
+        self, layers, domains: Sequence[Domain], index: np.ndarray, widths: np.ndarray
+    ) -> np.ndarray:
+        """Mask over ``index`` of the domains worth probing (``widths``: the largest
+        width of each domain of the batch)."""
         return np.ones(index.size, dtype=bool)
 
     def may_call(self, leaf: bool) -> bool:
@@ -203,18 +206,27 @@ def branch_and_bound(
 def _step(layers, batch, certificates, branching, bounding, limits, probe, result, state) -> None:
     """One batch: bound, clear, probe, set leaves aside, branch."""
     result.domains += len(batch)
-    bounds = bounding(layers, batch)
+    sides = [
+        (np.array([d.sides[s][0] for d in batch]), np.array([d.sides[s][1] for d in batch]))
+        for s in range(len(batch[0].sides))
+    ]
+    widths = np.max([np.max(hi - lo, axis=1) for lo, hi in sides], axis=0)
+    volumes = np.prod([_volumes(hi - lo) for lo, hi in sides], axis=0)
+    leaves = limits.leaves(widths, np.array([d.depth for d in batch]))
+    bounds = bounding(layers, sides)
     open_index = np.arange(len(batch))
     for certificate in certificates:
         if open_index.size == 0:
             break
         cleared = certificate.clears(layers, batch, bounds, open_index)
         result.cleared[certificate.name] += int(np.sum(cleared))
-        state.cleared_volume += sum(batch[i].volume() for i in open_index[cleared])
+        state.cleared_volume += float(np.sum(volumes[open_index[cleared]]))
         open_index = open_index[~cleared]
-    selected = probe.select(layers, batch, open_index) if probe is not None else np.zeros(0, bool)
+    selected = (
+        probe.select(layers, batch, open_index, widths) if probe is not None else np.zeros(0, bool)
+    )
     for position, i in enumerate(open_index):
-        domain, leaf = batch[i], limits.is_leaf(batch[i])
+        domain, leaf = batch[i], bool(leaves[i])
         if probe is not None and selected[position] and probe.may_call(leaf):
             found = probe(domain)
             if found is not None:
@@ -226,4 +238,9 @@ def _step(layers, batch, certificates, branching, bounding, limits, probe, resul
                 result.outcome = SearchOutcome.LEAVES
                 return
             continue
-        state.stack.extend(branching(domain, [b.item(i) for b in bounds]))
+        state.stack.extend(branching(domain, bounds, i))
+
+
+def _volumes(widths: np.ndarray) -> np.ndarray:
+    """Volumes of boxes (rows), a degenerate (facet) coordinate counted as 1."""
+    return np.prod(np.where(widths > 0, widths, 1.0), axis=-1)

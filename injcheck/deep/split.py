@@ -49,7 +49,7 @@ class FailingCentreProbe(Probe):
         super().__init__(max_calls)
         self.layers, self.k, self._find = layers, k, find
 
-    def select(self, layers, domains, index) -> np.ndarray:
+    def select(self, layers, domains, index, widths) -> np.ndarray:
         if index.size == 0 or self.calls >= self.max_calls:
             return np.zeros(index.size, dtype=bool)
         centres = np.array([domains[i].centres()[0] for i in index])
