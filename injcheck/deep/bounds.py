@@ -25,6 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import linprog
@@ -261,12 +262,20 @@ def _lp_bounds(layers: Sequence[Layer], lo: np.ndarray, hi: np.ndarray, budget: 
     return bounds
 
 
-def _triangle_relaxation(layers: Sequence[Layer], bounds: Bounds, upto: int):
-    """LP relaxation (triangle for undecided units) of layers ``0..upto-1``.
+class _Relaxation(NamedTuple):
+    """An LP in scipy's form over the variables ``[x, h_1, ..., h_upto]``."""
 
-    Variables ``[x, h_1, ..., h_upto]``. Returns ``(a_ub, b_ub, a_eq, b_eq, var_bounds,
-    offset of h_upto, number of variables)``.
-    """
+    a_ub: np.ndarray | None
+    b_ub: np.ndarray | None
+    a_eq: np.ndarray | None
+    b_eq: np.ndarray | None
+    var_bounds: list
+    last_offset: int  # where h_upto starts
+    size: int
+
+
+def _triangle_relaxation(layers: Sequence[Layer], bounds: Bounds, upto: int) -> _Relaxation:
+    """LP relaxation (triangle for undecided units) of layers ``0..upto-1``."""
     sizes = [bounds.lo.size] + [layer.weight.shape[0] for layer in layers[:upto]]
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
     total = int(offsets[-1])
@@ -296,7 +305,7 @@ def _triangle_relaxation(layers: Sequence[Layer], bounds: Bounds, upto: int):
     def as_array(rows):
         return np.array(rows) if rows else None
 
-    return (
+    return _Relaxation(
         as_array(rows_ub),
         as_array(rhs_ub),
         as_array(rows_eq),
@@ -309,7 +318,7 @@ def _triangle_relaxation(layers: Sequence[Layer], bounds: Bounds, upto: int):
 
 def _tighten_layer(layers, bounds: Bounds, k: int, budget: Budget) -> bool:
     """Two LPs per undecided unit of layer ``k``; False when one failed or time ran out."""
-    a_ub, b_ub, a_eq, b_eq, var_bounds, h_off, total = _triangle_relaxation(layers, bounds, k)
+    lp = _triangle_relaxation(layers, bounds, k)
     layer = layers[k]
     width_prev = layers[k - 1].weight.shape[0]
     all_done = True
@@ -317,18 +326,18 @@ def _tighten_layer(layers, bounds: Bounds, k: int, budget: Budget) -> bool:
         for sense in (1.0, -1.0):  # 1: minimise (lower bound), -1: maximise
             if budget.expired():
                 return False
-            cost = np.zeros(total)
-            cost[h_off : h_off + width_prev] = sense * layer.weight[i]
+            cost = np.zeros(lp.size)
+            cost[lp.last_offset : lp.last_offset + width_prev] = sense * layer.weight[i]
             limit = budget.solver_seconds()
             bounds.lp_solves += 1
             try:
                 res = linprog(
                     cost,
-                    A_ub=a_ub,
-                    b_ub=b_ub,
-                    A_eq=a_eq,
-                    b_eq=b_eq,
-                    bounds=var_bounds,
+                    A_ub=lp.a_ub,
+                    b_ub=lp.b_ub,
+                    A_eq=lp.a_eq,
+                    b_eq=lp.b_eq,
+                    bounds=lp.var_bounds,
                     method="highs",
                     options={} if limit is None else {"time_limit": limit},
                 )
