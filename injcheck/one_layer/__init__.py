@@ -165,7 +165,7 @@ def _p_star_gordan(
     """
     m, n = weight.shape
     if compiled and core_applies(weight):
-        p_star, lower, x, stats, status = p_star_compiled(weight, deadline)
+        p_star, lower, x, stats, status = p_star_compiled(weight, deadline, lower=start)
         if status != "trouble":
             return p_star, max(lower, start), x, stats, status
     zero_rows = int(np.sum(~weight.any(axis=1)))

@@ -27,6 +27,9 @@ from .gordan import GordanSearch, SearchResult
 
 __all__ = ["CompiledSearch", "CoreOptions", "check_certificate"]
 
+#: Seed of the local search's random directions (results do not depend on it; times do).
+LOCAL_SEARCH_SEED = 16
+
 
 @dataclass(frozen=True)
 class CoreOptions:
@@ -44,6 +47,10 @@ class CoreOptions:
         The bound uses at most this many active certificates (smallest free parts first).
     act_cap : int
         A child inherits at most this many active certificates (smallest free parts first).
+    ls_size : int
+        ``P*`` only: the local search drops up to this many rows of a witness set at a time.
+    ls_restarts : int
+        ``P*`` only: descents of the local search from seeded random directions.
     """
 
     packing: bool = True
@@ -52,6 +59,8 @@ class CoreOptions:
     hs_rounds: int = 3
     hs_family: int = 256
     act_cap: int = 300
+    ls_size: int = 3
+    ls_restarts: int = 10
 
 
 def check_certificate(weight: np.ndarray, support) -> np.ndarray | None:
@@ -83,6 +92,8 @@ class CompiledSearch:
         certificate into one subtree per row it releases, and the subtrees run on that
         many threads (each with its own pool); the outcome and witness are the same for
         any number of workers (the witness of the first subtree, in order, that has one).
+    lower : int
+        A proven bound ``P* >= lower``: minimising stops at a witness with ``lower`` rows.
     """
 
     def __init__(
@@ -94,6 +105,7 @@ class CompiledSearch:
         deadline: float | None = None,
         options: CoreOptions | None = None,
         workers: int | None = None,
+        lower: int = 0,
     ):
         self.weight = np.ascontiguousarray(weight, dtype=float)
         self.limit = int(limit)
@@ -101,6 +113,8 @@ class CompiledSearch:
         self.deadline = deadline
         self.options = options or CoreOptions()
         self.workers = workers
+        self.lower = int(lower)
+        self._prepared = None  # the core improve() ran on, with its pool, for run()
         self.ambiguous_span = False  # the count budget has no span decisions
         self.fallback = False
 
@@ -122,6 +136,19 @@ class CompiledSearch:
             act_cap=opts.act_cap,
             minimise=self.minimise,
             time_limit=self._seconds_left(),
+            lower=self.lower,
+        )
+
+    def improve(self, start) -> list[int]:
+        """The core's local search from the witness set ``start`` (rows allowed >= 0).
+
+        Returns the smallest witness set found (``start`` itself when none is smaller).
+        The next :meth:`run` continues on the same core, whose pool the local search filled.
+        """
+        opts = self.options
+        self._prepared = self._core()
+        return self._prepared.improve(
+            [int(i) for i in start], opts.ls_size, opts.ls_restarts, LOCAL_SEARCH_SEED
         )
 
     def _split(self) -> dict | None:
@@ -149,7 +176,13 @@ class CompiledSearch:
     def run(self) -> SearchResult:
         out = self._split() if self.workers is not None and not self.minimise else None
         if out is None:
-            out = self._core().run()
+            core, self._prepared = self._prepared or self._core(), None
+            core.set_limit(self.limit)
+            out = core.run()
+        return self.finish(out)
+
+    def finish(self, out: dict) -> SearchResult:
+        """The :class:`SearchResult` of a core run's output (witness sets become points)."""
         stats = dict(out["stats"], engine="compiled")
         if out["outcome"] == "trouble":
             return self._fallback(out["message"], stats)
@@ -187,31 +220,54 @@ def core_applies(weight: np.ndarray) -> bool:
 
 
 def p_star_compiled(
-    weight: np.ndarray, deadline: float | None, options: CoreOptions | None = None
+    weight: np.ndarray,
+    deadline: float | None,
+    options: CoreOptions | None = None,
+    lower: int = 0,
 ) -> tuple[int | None, int, np.ndarray | None, dict, str]:
     """Exact ``P*(W)`` by branch and bound in the core (same return as ``_p_star_gordan``).
 
-    An upper bound comes from the greedy heuristic; the core then minimises (every
-    witness lowers the limit) and an exhausted search proves the last witness optimal.
+    ``lower``: a proven bound ``P* >= lower`` (``n`` once the decision proved injectivity).
+    The upper bound comes from the greedy heuristic improved by the core's local search
+    (``Search.improve``); when it meets ``lower`` nothing is left to search. Otherwise the
+    core minimises from one below it (every witness lowers the limit; a witness with
+    ``lower`` rows ends the search) on the pool the local search filled, and an exhausted
+    search proves the best set optimal. Every witness set becomes a cell point here and
+    its count is checked before it is returned.
     Returns ``(p_star or None, proven lower bound, witness cell point, stats, status)``.
     """
     from .geometry import greedy_low_depth_cell
 
     m = weight.shape[0]
     x_greedy = greedy_low_depth_cell(weight, m)
-    upper = m if x_greedy is None else int(np.sum(weight @ x_greedy >= 0))
+    if x_greedy is None:  # pragma: no cover - the greedy always ends in a cell
+        return None, 0, None, {"engine": "compiled"}, "trouble"
     search = CompiledSearch(
-        weight, limit=upper - 1, minimise=True, deadline=deadline, options=options
+        weight, limit=m, minimise=True, deadline=deadline, options=options, lower=lower
     )
-    result = search.run()
+    rows = search.improve(np.flatnonzero(weight @ x_greedy >= 0))
+    x_best, _ = search._cell(rows)
+    if x_best is None or int(np.sum(weight @ x_best >= 0)) > len(rows):
+        # A witness set's cell point has at most its rows >= 0; anything else is a
+        # numerical doubt about the set, which the exact search must not build on.
+        return None, 0, None, {"engine": "compiled"}, "trouble"
+    upper = int(np.sum(weight @ x_best >= 0))
+    if upper <= lower:
+        # The local search reached the proven bound: nothing is left to search.
+        stats = dict(search._prepared.result()["stats"], engine="compiled")
+        return upper, upper, x_best, stats, "found"
+    search.limit = upper - 1
+    return _p_star_outcome(weight, search.run(), upper, x_best)
+
+
+def _p_star_outcome(weight, result, upper, x_best):
+    """The return of :func:`p_star_compiled` from the minimising search's result."""
     stats = result.stats
     if result.outcome == "exhausted":
-        if x_greedy is None:  # pragma: no cover - the greedy always ends in a cell
-            return None, 0, None, stats, "trouble"
-        return upper, upper, x_greedy, stats, "found"
+        return upper, upper, x_best, stats, "found"
     if result.outcome == "found":
         count = int(np.sum(weight @ result.x >= 0))
-        if count != int(result.allowed.sum()):
+        if count != int(result.allowed.sum()) or count >= upper:
             # The cell point sits in a cell with fewer non-negative rows than the core's set:
             # then the core missed a smaller set, which its exhausted search rules out.
             return None, 0, None, stats, "trouble"

@@ -125,9 +125,9 @@ def exact_weights(weight, support):
     n = len(rows[0])
     system = [[rows[j][c] for j in range(n + 1)] for c in range(n)] + [[Fraction(1)] * (n + 1)]
     rhs = [Fraction(0)] * n + [Fraction(1)]
-    from injcheck.verify import _solve_square
+    from injcheck.verify import solve_square
 
-    return _solve_square(system, rhs)
+    return solve_square(system, rhs)
 
 
 def test_safe_check_accepts_certificates_that_are_exact_and_rejects_others():
@@ -206,3 +206,50 @@ def test_start_at_checks_its_rows():
     core = _cellsearch.Search(layer(1, 3, 4), 2)
     with pytest.raises(ValueError):
         core.start_at([10_000], [])
+
+
+def p_star_layer(index: int) -> np.ndarray:
+    """Layers n = 3..7, m = n+1..6n: Gaussian, and (two in three) non-generic ones.
+
+    Non-generic: small integer entries (repeated and dependent rows), or Gaussian rows
+    with some rows repeated or scaled copies of others.
+    """
+    rng = np.random.default_rng([1617, index])
+    n = int(rng.integers(3, 8))
+    m = int(rng.integers(n + 1, 6 * n + 1))
+    kind = (index // 6) % 3  # every chunk of the test below gets all three kinds
+    if kind == 1:
+        return rng.integers(-2, 3, size=(m, n)).astype(float)
+    weight = rng.standard_normal((m, n))
+    if kind == 2:
+        copies = rng.integers(0, m, size=max(1, m // 4))
+        weight[: copies.size] = weight[copies] * rng.choice([1.0, 2.0], size=(copies.size, 1))
+    return weight[np.any(weight != 0, axis=1)]
+
+
+@pytest.mark.parametrize("chunk", range(6))
+def test_p_star_with_bounds_and_local_search_agrees_with_the_reference(chunk):
+    """The core's P* (local search, early stop at a proven lower bound) against the
+    pure-Python iterative deepening (HiGHS LPs), with no bound, with the true bound, and
+    through ``check_layer(exact_value=True)`` (whose bound is n on injective layers)."""
+    cases = []
+    for index in range(chunk, 240, 6):
+        weight = p_star_layer(index)
+        n = weight.shape[1]
+        expected = _p_star_gordan(weight, None, compiled=False)[0]
+        for lower in (0, min(expected, n), expected):
+            p_star, proven, x, _, status = p_star_compiled(weight, None, lower=lower)
+            if status == "trouble":  # non-generic: the caller falls back to the reference
+                continue
+            assert (p_star, proven, status) == (expected, expected, "found"), (index, lower)
+            assert int(np.sum(weight @ x >= 0)) == p_star
+        valued = check_layer(weight, method="gordan", exact_value=True)
+        if valued.status != "unknown":  # some integer layers: the rank decision's own limit
+            assert valued.certificate["p_star"] == expected, index
+        if n <= 3:  # brute force is exact and independent (rational enumeration)
+            assert expected == check_layer(weight, method="brute").certificate["p_star"]
+        cases.append(((index // 6) % 3, expected >= n, expected == n))
+    kinds = {kind for kind, _, _ in cases}
+    # Both answers and the bound-is-optimal case (P* = n, no search left) occur.
+    assert kinds == {0, 1, 2} and {i for _, i, _ in cases} == {True, False}
+    assert any(at_bound for _, _, at_bound in cases)

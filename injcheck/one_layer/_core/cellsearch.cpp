@@ -32,6 +32,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -291,9 +292,9 @@ class Search {
  public:
   Search(py::array_t<double, py::array::c_style | py::array::forcecast> weight, int limit,
          bool packing, int hs_room, long hs_budget, int hs_rounds, int hs_family, int act_cap,
-         bool minimise, double time_limit, bool proof)
+         bool minimise, double time_limit, bool proof, int lower)
       : proof_(proof && !minimise),
-        limit_(limit), packing_(packing), hs_room_(hs_room), hs_budget_(hs_budget),
+        limit_(limit), lower_(lower), packing_(packing), hs_room_(hs_room), hs_budget_(hs_budget),
         hs_rounds_(hs_rounds), hs_family_(hs_family), act_cap_(act_cap), minimise_(minimise) {
     auto w = weight.unchecked<2>();
     m_ = static_cast<int>(w.shape(0));
@@ -353,6 +354,8 @@ class Search {
     stats["hitting_set_nodes"] = hs_nodes_;
     stats["rejected_certificates"] = rejected_;
     stats["search_time"] = seconds_;
+    stats["heuristic_nodes"] = heuristic_nodes_;
+    stats["heuristic_searches"] = heuristic_searches_;
     out["stats"] = stats;
     return out;
   }
@@ -375,6 +378,9 @@ class Search {
     return rows;
   }
 
+  // A new count limit for the next run (after improve() found a better upper bound).
+  void set_limit(int limit) { limit_ = limit; }
+
   // The proof trace (empty unless built with proof=True); see kBranch below.
   std::vector<int> trace() const { return trace_; }
 
@@ -389,8 +395,125 @@ class Search {
     return out;
   }
 
+  // Primal heuristic for P* (large neighbourhood search with the search itself): from the
+  // allowed set `start` (a witness set the caller has verified), drop every subset S of at
+  // most `size` rows in turn and search the subtree of sets containing A \ S for one with
+  // fewer rows (limit |A| - 1); repeat from every improvement. Then `restarts` descents
+  // from the sign sets of seeded random directions (sizes 1-2 first, `size` only for those
+  // that come within one row of the best). Returns the smallest witness set found (every
+  // set returned, except an unimproved `start`, passed the LP: its cone is non-empty).
+  // The pool grows on the way and serves the exact search that follows; the limit and
+  // mode of that search are left as they were. A time-out or trouble ends the heuristic
+  // early (it proves nothing either way; the exact search meets the same condition).
+  std::vector<int> improve(const std::vector<int>& start, int size, int restarts,
+                           unsigned long long seed) {
+    const int saved_limit = limit_;
+    const bool saved_minimise = minimise_;
+    const long saved_nodes = nodes_;
+    polish_size_ = size;
+    Bits best = zero_bits();
+    for (int i : start) set(best, check_row(i));
+    try {
+      best = descend(best, size);
+      std::mt19937_64 rng(seed);
+      std::normal_distribution<double> gauss(0.0, 1.0);
+      std::vector<double> x(n_);
+      for (int r = 0; r < restarts && popcount(best) > lower_; ++r) {
+        for (double& v : x) v = gauss(rng);
+        Bits up = zero_bits(), down = zero_bits();
+        for (int i = 0; i < m_; ++i) {
+          double s = 0.0;
+          for (int j = 0; j < n_; ++j) s += raw_[i * n_ + j] * x[j];
+          set(s >= 0.0 ? up : down, i);
+        }
+        // Start from the smaller side (x or -x); only improvements found by the search
+        // below can replace `best`, so an unverified start set is never returned.
+        Bits trial = descend_verified(popcount(up) <= popcount(down) ? up : down,
+                                      std::min(size, 2));
+        if (popcount(trial) <= popcount(best) + 1) trial = descend_verified(trial, size);
+        if (popcount(trial) < popcount(best)) best = trial;
+      }
+    } catch (const Timeout&) {
+    } catch (const Trouble&) {
+    }
+    limit_ = saved_limit;
+    minimise_ = saved_minimise;
+    have_best_ = false;
+    heuristic_nodes_ += nodes_ - saved_nodes;
+    std::vector<int> rows;
+    for_each_bit(best, [&](int i) { rows.push_back(i); });
+    return rows;
+  }
+
  private:
   using clock = std::chrono::steady_clock;
+
+  // Minimising, at a new witness set (best_): the local descent from it, which may lower
+  // the limit by more than one row at once. The search goes on from where it was.
+  void polish() {
+    const Bits found = best_;
+    const long saved_nodes = nodes_;
+    Bits better = found;
+    try {
+      better = descend(found, polish_size_);
+    } catch (const Timeout&) {
+      best_ = found, have_best_ = true, minimise_ = true, limit_ = popcount(found) - 1;
+      throw;
+    }
+    heuristic_nodes_ += nodes_ - saved_nodes;
+    minimise_ = true;
+    record(better, popcount(better));
+  }
+
+  // Is there a witness set containing `keep` with at most `limit` rows? (decision search)
+  bool search_below(const Bits& keep, int limit, Bits& found) {
+    ++heuristic_searches_;
+    limit_ = limit;
+    minimise_ = false;
+    have_best_ = false;
+    std::vector<int> act;
+    if (!node(keep, popcount(keep), zero_bits(), act, 0)) return false;
+    found = best_;
+    return true;
+  }
+
+  // Local descent: replace A by a smaller witness set found below A \ S, |S| <= size.
+  Bits descend(Bits a, int size) {
+    for (bool better = true; better && popcount(a) > lower_;) {  // at lower_: optimal
+      better = false;
+      std::vector<int> rows;
+      for_each_bit(a, [&](int i) { rows.push_back(i); });
+      const int limit = static_cast<int>(rows.size()) - 1;
+      for (int s = 1; s <= size && !better && s <= static_cast<int>(rows.size()); ++s) {
+        std::vector<int> pick(s);
+        for (int i = 0; i < s; ++i) pick[i] = i;
+        while (true) {  // the combinations of s rows of A, in lexicographic order
+          Bits keep = a, found;
+          for (int i : pick) keep[rows[i] >> 6] &= ~(1ULL << (rows[i] & 63));
+          if (search_below(keep, limit, found)) {
+            a = found, better = true;
+            break;
+          }
+          int i = s - 1;
+          while (i >= 0 && pick[i] == static_cast<int>(rows.size()) - s + i) --i;
+          if (i < 0) break;
+          ++pick[i];
+          for (int j = i + 1; j < s; ++j) pick[j] = pick[j - 1] + 1;
+        }
+      }
+    }
+    return a;
+  }
+
+  // As descend, but a start set that is never improved is replaced by the all-rows set
+  // (not known to be a witness otherwise; all rows allowed is always one).
+  Bits descend_verified(const Bits& a, int size) {
+    const Bits out = descend(a, size);
+    if (out != a) return out;
+    Bits all = zero_bits();
+    for (int i = 0; i < m_; ++i) set(all, i);
+    return all;
+  }
 
   int check_row(int i) const {
     if (i < 0 || i >= m_) throw std::invalid_argument("row index out of range");
@@ -432,7 +555,8 @@ class Search {
       const int c = new_certificate(allowed, forbidden);
       if (c < 0) {
         record(allowed, count);
-        return !minimise_;
+        if (minimise_ && polish_size_ > 0) polish();
+        return !minimise_ || limit_ < lower_;  // minimising: a witness at the bound is optimal
       }
       act.push_back(c);
     }
@@ -490,7 +614,8 @@ class Search {
         ++pruned_hs_;
         return false;
       }
-      if (verdict == 2 && !minimise_) return true;  // a witness set was recorded
+      // A witness set was recorded (with limit_ one below its count).
+      if (verdict == 2 && (!minimise_ || limit_ < lower_)) return true;
     }
     const Bits branch = and_not(pool_[sorted[0]], forbidden);
     // Release first the rows that break the most active certificates.
@@ -666,6 +791,7 @@ class Search {
   std::vector<int> trace_, pack_;
   int m_ = 0, n_ = 0;
   int limit_;
+  int lower_;  // P* >= lower_ is known: a witness with that many rows ends a minimisation
   bool packing_;
   int hs_room_;
   long hs_budget_;
@@ -688,6 +814,8 @@ class Search {
   std::string outcome_ = "not run", message_;
   double seconds_ = 0.0;
   long pruned_degree_ = 0;
+  long heuristic_nodes_ = 0, heuristic_searches_ = 0;
+  int polish_size_ = 0;  // set by improve(): the local descent polishes every new witness
   long nodes_ = 0, pruned_packing_ = 0, pruned_hs_ = 0, hs_nodes_ = 0, rejected_ = 0;
 };
 
@@ -714,10 +842,10 @@ PYBIND11_MODULE(_cellsearch, mod) {
   mod.doc() = "Compiled core of the one-layer cell search (see cellsearch.cpp).";
   py::class_<Search>(mod, "Search")
       .def(py::init<py::array_t<double, py::array::c_style | py::array::forcecast>, int, bool, int,
-                    long, int, int, int, bool, double, bool>(),
+                    long, int, int, int, bool, double, bool, int>(),
            py::arg("weight"), py::arg("limit"), py::arg("packing") = true, py::arg("hs_room") = 0,
            py::arg("hs_budget") = 0, py::arg("hs_rounds") = 0, py::arg("hs_family") = 256, py::arg("act_cap") = 1 << 30, py::arg("minimise") = false,
-           py::arg("time_limit") = 0.0, py::arg("proof") = false)
+           py::arg("time_limit") = 0.0, py::arg("proof") = false, py::arg("lower") = 0)
       .def("run",
            [](Search& s) {
              {
@@ -727,6 +855,15 @@ PYBIND11_MODULE(_cellsearch, mod) {
              return s.result();
            })
       .def("certificates", &Search::certificates)
+      .def("result", &Search::result)
+      .def("set_limit", &Search::set_limit, py::arg("limit"))
+      .def("improve",
+           [](Search& s, const std::vector<int>& start, int size, int restarts,
+              unsigned long long seed) {
+             py::gil_scoped_release release;
+             return s.improve(start, size, restarts, seed);
+           },
+           py::arg("start"), py::arg("size") = 3, py::arg("restarts") = 0, py::arg("seed") = 0)
       .def("trace", &Search::trace)
       .def("start_at", &Search::start_at, py::arg("allowed"), py::arg("forbidden"))
       .def("root_certificate", [](Search& s) {
