@@ -73,7 +73,7 @@ def register(subparsers) -> None:
         default="auto",
         help=(
             "auto, gordan, milp, brute, heuristic (one layer: batched witness search, "
-            "non-injective or unknown) or milp, brute (deep)"
+            "non-injective or unknown) or milp, brute, heuristic (deep, bias-free)"
         ),
     )
     parser.add_argument("--x0", help="pointwise mode: the input, comma-separated")

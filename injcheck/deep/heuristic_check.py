@@ -1,0 +1,256 @@
+"""Verdicts of the heuristic witness search for deep networks (``method="heuristic"``).
+
+``non-injective`` only with a witness that passed independent verification, ``unknown``
+otherwise; **never** ``injective`` (a failed search proves nothing).
+
+* **local**: :func:`injcheck.deep.heuristic.search_local`; the best candidate point with a
+  certified layer ``j`` with ``a_j < n`` (moved to the largest-margin interior point of its
+  region when some sign is not certified) gives the pair ``(x, x + t d)``, ``J_j d = 0``
+  (:func:`injcheck.deep.witness.null_step`).
+* **global**: the local search first (a local collision is a global one), then
+  :func:`injcheck.deep.heuristic.search_pairs`; its best pairs are polished to an exact
+  collision by the LP of :func:`injcheck.deep.witness.polish_pair` with their float
+  activation patterns, for each meeting layer.
+
+Verification: up to ``RATIONAL_MAX_N`` inputs, :func:`injcheck.verify.verify_witness`
+(float64 and an exact rational collision); above, local witnesses are verified by the
+certified signs of their region (:func:`injcheck.deep.cell_signs.verify_deep_cell_witness`),
+and pairs still by :func:`verify_witness` (a fold has no cell-sign proof), which is slow
+at large ``n`` (``verification`` says which check ran). ``stats["best_counts"]`` are the
+per-layer best certified active counts, upper bounds on the minimum over open regions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..budget import Budget
+from ..exceptions import InvalidArgumentError
+from ..layers import Layer, architecture, is_homogeneous
+from ..verdict import Verdict
+from ..verify import WitnessCheck, verify_witness
+from .cell_signs import certified_counts, verify_deep_cell_witness
+from .heuristic import DeepSearchSettings, LocalSearch, search_local, search_pairs
+from .witness import first_meeting_layer, interior_point, null_step, pattern_at, polish_pair
+
+#: Up to this n a local witness is snapped to an exact rational collision as well.
+RATIONAL_MAX_N = 24
+#: Candidate points / pairs tried per network before giving up.
+MAX_LOCAL_TRIES = 4
+MAX_PAIR_TRIES = 4
+#: Share of the budget the local search gets in global mode.
+LOCAL_SHARE = 0.4
+
+
+def settings_for(arch: Sequence[int], **overrides) -> DeepSearchSettings:
+    """Default settings for ``arch = [n, m_1, ..., m_l]`` (shape only, never timings).
+
+    The descent of target layer ``k`` costs ~``3 starts steps sum_{j<=k} m_j m_{j-1}``
+    multiply-adds; steps are sized so that all layers together take ~``1.2e11`` (about
+    15-30 s on one loaded core), clipped to [300, 2000].
+    """
+    macs = sum(sum(a * b for a, b in zip(arch[:k], arch[1 : k + 1])) for k in range(1, len(arch)))
+    steps = int(min(2000, max(300, 1.2e11 / (3 * 8 * max(macs, 1)))))
+    values = {"starts": 8, "steps": steps}
+    values.update(overrides)
+    return DeepSearchSettings(**values)
+
+
+def _verify_local(layers: Sequence[Layer], x: np.ndarray, y: np.ndarray) -> WitnessCheck:
+    n = x.size
+    if n <= RATIONAL_MAX_N:
+        return verify_witness(layers, x, y)
+    return verify_deep_cell_witness(layers, x, y)
+
+
+def _first_failing(layers: Sequence[Layer], x: np.ndarray) -> tuple[int | None, bool]:
+    """Earliest layer with fewer than n active units at ``x`` and whether its count (and
+    every sign of the layers before) is certified; float counts when it is not."""
+    n = x.size
+    for k, a in enumerate(certified_counts(layers, x)):
+        if a is None:
+            break
+        if a < n:
+            return k + 1, True
+    floats = [int(np.sum(p)) for p in pattern_at(layers, x)]
+    return next((k + 1 for k, a in enumerate(floats) if a < n), None), False
+
+
+def local_witness(layers: Sequence[Layer], x: np.ndarray) -> tuple[WitnessCheck | None, int | None]:
+    """A verified local collision from a candidate point: ``(check, failing layer)``, or
+    ``(last check or None, None)``."""
+    n = x.size
+    lo, hi = -np.ones(n), np.ones(n)
+    failing, certified = _first_failing(layers, x)
+    if failing is None:
+        return None, None
+    if not certified:
+        # Some sign is not certified: move to the region's largest-margin point.
+        pattern = pattern_at(layers[:failing], x)
+        inner = interior_point(layers[:failing], pattern, failing, lo, hi)
+        if inner is None:
+            return None, None
+        x = inner[0]
+        failing, certified = _first_failing(layers, x)
+        if failing is None:
+            return None, None
+    x = x / np.abs(x).max()
+    pattern = pattern_at(layers[:failing], x)
+    y = null_step(layers[:failing], pattern, failing, x, 2 * lo, 2 * hi)
+    if y is None:
+        return None, None
+    check = _verify_local(layers, x, y)
+    return check, failing if check.ok else None
+
+
+def pair_witness(layers: Sequence[Layer], x: np.ndarray, y: np.ndarray) -> WitnessCheck | None:
+    """Polish a near-collision to an exact one and verify it; the last check or None."""
+    scale = max(np.abs(x).max(), np.abs(y).max())
+    x, y = x / scale, y / scale
+    n = x.size
+    lo, hi = -np.ones(n), np.ones(n)
+    diff = x - y
+    coord = int(np.argmax(np.abs(diff)))
+    sign = 1.0 if diff[coord] >= 0 else -1.0
+    px, py = pattern_at(layers, x), pattern_at(layers, y)
+    first = first_meeting_layer(layers, x, y, rtol=1e-3)
+    last = None
+    for meet in dict.fromkeys([first, *range(1, len(layers) + 1)]):
+        # Equal outputs at the meeting layer need equal patterns there: a unit active in
+        # one copy only is near zero in it, so it is made inactive in both.
+        shared = px[meet - 1] & py[meet - 1]
+        qx = [*px[: meet - 1], shared, *px[meet:]]
+        qy = [*py[: meet - 1], shared, *py[meet:]]
+        pair = polish_pair(layers, qx, qy, meet, lo, hi, coord, sign)
+        if pair is None:
+            continue
+        last = verify_witness(layers, *pair)
+        if last.ok:
+            return last
+    return last
+
+
+def _validate(layers: Sequence[Layer], mode: str, box) -> None:
+    if mode not in ("local", "global"):
+        raise InvalidArgumentError(
+            f"method='heuristic' checks modes local and global, not {mode!r}"
+        )
+    if box is not None or not is_homogeneous(layers):
+        raise InvalidArgumentError(
+            "method='heuristic' searches bias-free networks without an input box "
+            "(the sphere stands for all inputs); use method='auto' on a box"
+        )
+
+
+def check_heuristic(
+    layers: Sequence[Layer],
+    *,
+    mode: str,
+    budget: Budget | None = None,
+    box=None,
+    settings: DeepSearchSettings | None = None,
+) -> Verdict:
+    """Heuristic witness search (module docstring): ``non-injective`` or ``unknown``.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        A bias-free network.
+    mode : {"local", "global"}
+    budget : Budget, optional
+    box : None
+        Refused when given (the search works on the sphere).
+    settings : DeepSearchSettings, optional
+        Defaults from :func:`settings_for`.
+
+    Returns
+    -------
+    Verdict
+        ``stats["best_counts"]``: per-layer best certified active counts.
+    """
+    _validate(layers, mode, box)
+    budget = budget or Budget.unlimited()
+    arch = architecture(layers)
+    settings = settings or settings_for(arch)
+    start = time.perf_counter()
+    share = budget.share(LOCAL_SHARE) if mode == "global" else budget
+    found = search_local([layers], settings, time_limit=share.remaining())[0]
+    stats = {"best_counts": found.best_counts, "local": found.stats}
+    check, layer = _try_local(layers, found)
+    if layer is not None:
+        return _witness(check, layer, mode, arch, stats, start, "local search")
+    if mode == "global" and settings.pair_starts > 0 and not budget.expired():
+        pair_check, tried = _try_pairs(layers, settings, budget, stats)
+        if pair_check is not None and pair_check.ok:
+            layer = first_meeting_layer(layers, pair_check.x, pair_check.y)
+            return _witness(pair_check, layer, mode, arch, stats, start, "pair search")
+        check = pair_check or check
+        stats["pairs_polished"] = tried
+    stats["search_time"] = time.perf_counter() - start
+    n = arch[0]
+    message = (
+        f"no verified witness (best certified active counts per layer {found.best_counts}, "
+        f"n = {n}); a failed search proves nothing"
+    )
+    if check is not None and not check.ok:
+        message += f"; last candidate failed verification: {check.reason}"
+    return Verdict(
+        "unknown",
+        mode,
+        "heuristic",
+        arch,
+        certificate={"best_counts": found.best_counts},
+        stats=stats,
+        message=message,
+        verification=None if check is None else check.to_dict(),
+    )
+
+
+def _try_local(layers, found: LocalSearch) -> tuple[WitnessCheck | None, int | None]:
+    n = layers[0].weight.shape[1]
+    last = None
+    for x, counts in list(zip(found.points, found.point_counts))[:MAX_LOCAL_TRIES]:
+        known = [a for a in counts if a is not None]
+        if known and min(known) >= n:
+            break  # candidates are ranked: no later one fails either
+        check, layer = local_witness(layers, x)
+        last = check or last
+        if layer is not None:
+            return check, layer
+    return last, None
+
+
+def _try_pairs(layers, settings, budget: Budget, stats: dict) -> tuple[WitnessCheck | None, int]:
+    pairs = search_pairs([layers], settings, time_limit=budget.remaining())[0]
+    stats["pair_ratios"] = pairs.ratios[:MAX_PAIR_TRIES]
+    stats["pair"] = pairs.stats
+    last, tried = None, 0
+    for x, y in pairs.pairs:
+        # Every kept pair is tried, whatever its ratio: the LP decides whether its two
+        # regions hold a collision, and a near-miss in ratio may still be in the right ones.
+        if tried >= MAX_PAIR_TRIES or budget.expired():
+            break
+        tried += 1
+        last = pair_witness(layers, x, y) or last
+        if last is not None and last.ok:
+            return last, tried
+    return last, tried
+
+
+def _witness(check, layer, mode, arch, stats, start, found_by) -> Verdict:
+    stats["search_time"] = time.perf_counter() - start
+    return Verdict(
+        "non-injective",
+        mode,
+        "heuristic",
+        arch,
+        witness={"x": check.x.tolist(), "y": check.y.tolist()},
+        certificate={"best_counts": stats["best_counts"], "found_by": found_by},
+        layer=layer,
+        solver_status="found",
+        verification=check.to_dict(),
+        stats=stats,
+    )
