@@ -72,7 +72,7 @@ class Verdict:
         return {"injective": True, "non-injective": False}.get(self.status)
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(asdict(self))
+        return to_plain(asdict(self))
 
     def to_json(self, **kwargs) -> str:
         return json.dumps(self.to_dict(), **kwargs)
@@ -100,12 +100,26 @@ class Verdict:
         return line
 
 
-def _plain(obj):
-    """numpy scalars/arrays -> Python types, so json.dumps never fails."""
+def to_plain(obj: Any) -> Any:
+    """A copy of ``obj`` with numpy scalars and arrays turned into Python types.
+
+    Dicts (keys made strings), lists and tuples are copied recursively, so that
+    ``json.dumps`` never fails on them; the store writes its JSON columns through it.
+
+    Parameters
+    ----------
+    obj : Any
+        A value, possibly nested, holding numpy values.
+
+    Returns
+    -------
+    Any
+        The same structure with ``int``, ``float``, ``bool``, lists and ``str``-keyed dicts.
+    """
     if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
+        return {str(k): to_plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
+        return [to_plain(v) for v in obj]
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, np.generic):

@@ -103,8 +103,7 @@ def exact_forward(layers_q, x_q: list[Fraction]) -> list[Fraction]:
 
 def exact_layers(layers: Sequence[Layer]):
     return [
-        (_q_mat(layer.weight), _q_vec(layer.bias) if layer.has_bias else None)
-        for layer in layers
+        (_q_mat(layer.weight), _q_vec(layer.bias) if layer.has_bias else None) for layer in layers
     ]
 
 
@@ -127,8 +126,24 @@ def _affine_map(layers_q, pattern: Sequence[np.ndarray], n: int):
     return jac, off
 
 
-def _solve_square(a: list[list[Fraction]], b: list[Fraction]) -> list[Fraction] | None:
-    """Exact Gaussian elimination; None if singular."""
+def solve_square(a: list[list[Fraction]], b: list[Fraction]) -> list[Fraction] | None:
+    """Solve the square system ``a x = b`` exactly, by Gaussian elimination in fractions.
+
+    Used by the witness check here and by the one-layer geometry and brute force, which
+    need the same exact solve.
+
+    Parameters
+    ----------
+    a : list of list of Fraction
+        Square matrix, one list per row (not modified).
+    b : list of Fraction
+        Right-hand side, one entry per row.
+
+    Returns
+    -------
+    list of Fraction or None
+        The unique solution, or None when ``a`` is singular.
+    """
     size = len(a)
     aug = [row[:] + [rhs] for row, rhs in zip(a, b)]
     for col in range(size):
@@ -201,7 +216,7 @@ def exact_collision(
                 - sum((m_q[r][c] * v_q[c] for c in range(len(v_q)) if c not in pivots), Fraction(0))
                 for r in rows
             ]
-            sol = _solve_square(a, b)
+            sol = solve_square(a, b)
             if sol is None:
                 return False, [], [], "exact pivot block is singular"
             for c, val in zip(pivots, sol):

@@ -113,11 +113,11 @@ def _all_negative_direction(tight: list[Vector], ray: Vector) -> Vector:
     With ``u_j = 0`` for a coordinate where ``ray_j != 0`` the system is square and
     non-singular (``ray_j`` is, up to sign, its determinant).
     """
-    from ..verify import _solve_square
+    from ..verify import solve_square
 
     j = next(c for c, v in enumerate(ray) if v != 0)
     square = [[Fraction(v) for v in (z[:j] + z[j + 1 :])] for z in tight]
-    sol = _solve_square(square, [Fraction(-1)] * len(tight))
+    sol = solve_square(square, [Fraction(-1)] * len(tight))
     return _integer(sol[:j] + [Fraction(0)] + sol[j:])
 
 

@@ -44,9 +44,7 @@ def cell_point(weight: np.ndarray, negative_rows: np.ndarray) -> np.ndarray | No
     lp.row_lower_ = np.full(rows.shape[0], -highspy.kHighsInf)
     lp.row_upper_ = -np.ones(rows.shape[0])
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = _to_csc(
-        np.hstack([rows, -rows])
-    )
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = to_csc(np.hstack([rows, -rows]))
     highs.passModel(lp)
     highs.run()
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -58,7 +56,25 @@ def cell_point(weight: np.ndarray, negative_rows: np.ndarray) -> np.ndarray | No
     return x / np.max(np.abs(x))
 
 
-def _to_csc(matrix: np.ndarray):
+def to_csc(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A dense matrix in HiGHS's compressed-sparse-column arrays.
+
+    Shared by the LPs built here and in :mod:`.gordan` and :mod:`.heuristic`.
+
+    Parameters
+    ----------
+    matrix : numpy.ndarray
+        Dense 2-D matrix.
+
+    Returns
+    -------
+    starts : numpy.ndarray of int32
+        Column start offsets into ``index`` and ``values`` (one more than the columns).
+    index : numpy.ndarray of int32
+        Row index of each non-zero, column by column.
+    values : numpy.ndarray of float
+        The non-zeros in the same order.
+    """
     starts, index, values = [0], [], []
     for col in matrix.T:
         nz = np.flatnonzero(col)
@@ -187,7 +203,7 @@ def certificate_is_exact(weight: np.ndarray, support: np.ndarray) -> bool:
 
     Solves ``W_T^T lam = 0, sum lam = 1`` exactly and requires ``lam > 0``.
     """
-    from ..verify import _solve_square
+    from ..verify import solve_square
 
     rows = [[Fraction(float(v)) for v in weight[i]] for i in support]
     k, n = len(rows), len(rows[0])
@@ -197,7 +213,7 @@ def certificate_is_exact(weight: np.ndarray, support: np.ndarray) -> bool:
     float_eqs = np.array([[float(v) for v in row] for row in eqs])
     _, _, perm = scipy.linalg.qr(float_eqs.T, pivoting=True, mode="economic")
     chosen = list(perm[:k])
-    lam = _solve_square([eqs[r] for r in chosen], [rhs[r] for r in chosen])
+    lam = solve_square([eqs[r] for r in chosen], [rhs[r] for r in chosen])
     if lam is None or any(v <= 0 for v in lam):
         return False
     return all(sum((a * b for a, b in zip(row, lam)), Fraction(0)) == r for row, r in zip(eqs, rhs))
@@ -230,7 +246,7 @@ def greedy_low_depth_cell(weight: np.ndarray, limit: int) -> np.ndarray | None:
         lp.col_upper_ = np.full(n + k, highspy.kHighsInf)
         lp.row_lower_, lp.row_upper_ = np.full(k, -highspy.kHighsInf), -np.ones(k)
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        csc = _to_csc(np.hstack([unit[rows], -np.eye(k)]))
+        csc = to_csc(np.hstack([unit[rows], -np.eye(k)]))
         lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc
         highs.passModel(lp)
         highs.run()

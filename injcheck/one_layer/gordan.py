@@ -31,11 +31,11 @@ import numpy as np
 from ..solvers import quiet_highs
 from .geometry import (
     SPAN_TOL,
-    _to_csc,
     cell_point,
     certificate_is_exact,
     certificate_is_valid,
     minimal_support,
+    to_csc,
 )
 
 #: lam_i above this (relative to sum lam = 1) puts row i in the certificate's support.
@@ -88,7 +88,7 @@ class CertificateLP:
         rhs[-1] = 1.0
         lp.row_lower_, lp.row_upper_ = rhs, rhs.copy()
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        starts, index, values = _to_csc(np.vstack([unit_rows.T, np.ones(m)]))
+        starts, index, values = to_csc(np.vstack([unit_rows.T, np.ones(m)]))
         lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = starts, index, values
         # Tight tolerances: a certificate accepted at 1e-7 may not be one (see _certificate).
         self.highs.setOptionValue("primal_feasibility_tolerance", 1e-10)

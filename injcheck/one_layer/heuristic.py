@@ -290,7 +290,7 @@ def polish_cell(
     import highspy
 
     from ..solvers import quiet_highs
-    from .geometry import _to_csc
+    from .geometry import to_csc
 
     m, n = weight.shape
     norms = np.linalg.norm(weight, axis=1)
@@ -308,7 +308,7 @@ def polish_cell(
     lp.row_lower_ = np.full(m, -inf)
     lp.row_upper_ = np.where(negative, 0.0, inf)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    csc = _to_csc(np.hstack([unit, np.ones((m, 1))]))
+    csc = to_csc(np.hstack([unit, np.ones((m, 1))]))
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc
     highs.passModel(lp)
     if not _margin_run(highs, end):

@@ -188,7 +188,7 @@ def plan_tasks(
 
 def make_row(point: Point, task: TrialTask, record: dict[str, Any], version: str) -> dict[str, Any]:
     """A store row from the trial's identity and its result record."""
-    from .store import _now
+    from .store import timestamp
 
     row = dict(record)
     row.update(
@@ -202,7 +202,7 @@ def make_row(point: Point, task: TrialTask, record: dict[str, Any], version: str
         alpha_nominal=point.alpha_nominal,
         seed=task.seed,
         version=version,
-        finished_at=_now(),
+        finished_at=timestamp(),
     )
     return row
 

@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..exceptions import StoreError
-from ..verdict import _plain
+from ..verdict import to_plain
 from .spec import SweepSpec
 
 SCHEMA_VERSION = 1
@@ -231,7 +231,7 @@ class Store:
             self._db.execute(
                 "INSERT INTO specs VALUES (?, ?, ?, ?) ON CONFLICT(spec_hash) DO UPDATE SET "
                 "spec_json=excluded.spec_json",
-                (h, spec_json, _now(), version),
+                (h, spec_json, timestamp(), version),
             )
         return h
 
@@ -473,11 +473,15 @@ def _row_problem(row: dict[str, Any]) -> str | None:
 
 def _to_sql(value):
     if isinstance(value, (dict, list, tuple)):
-        return json.dumps(_plain(value), separators=(",", ":"))
+        return json.dumps(to_plain(value), separators=(",", ":"))
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         return value.item()  # numpy scalar
     return value
 
 
-def _now() -> str:
+def timestamp() -> str:
+    """The current time as the store writes it: ISO 8601 in UTC, to the microsecond.
+
+    The runner stamps each row's ``finished_at`` with it, the store each spec's creation.
+    """
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")

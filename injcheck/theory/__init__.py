@@ -62,7 +62,8 @@ METHODS = ("rs", "1rsb", "2rsb", "3rsb", "frsb")
 #: Levels used for the full-RSB extrapolation of the capacity and of e*(alpha).
 FRSB_KMAX = 6
 FRSB_KMAX_GROUND_STATE = 5
-_GRID = parisi.Grid()
+#: The discretisation of every Parisi computation here (part of each cache key).
+GRID = parisi.Grid()
 #: Largest expansion accepted (the 1RSB continuation is tested up to 100).
 ALPHA_MAX = 100.0
 _EULER_ALPHA = 8.34  # cited (Paleka; Clum et al.; see docs), not computed here
@@ -107,10 +108,10 @@ def capacity_levels(kmax: int = FRSB_KMAX, use_cache: bool = True) -> list[dict[
                 "energy_count": p.energy_count,
                 "grad_norm": p.grad_norm,
             }
-            for p in parisi.capacity_sequence(kmax, _GRID)
+            for p in parisi.capacity_sequence(kmax, GRID)
         ]
 
-    params = {"kmax": int(kmax), "L": _GRID.L, "dx": _GRID.dx}
+    params = {"kmax": int(kmax), "L": GRID.L, "dx": GRID.dx}
     return cached("capacity_levels", params, compute, use_cache)
 
 
@@ -145,10 +146,10 @@ def ground_state_levels(
         return [0.0] * kmax
 
     def compute():
-        seq = parisi.ground_state_sequence(a, kmax, _GRID, truncate=True)
+        seq = parisi.ground_state_sequence(a, kmax, GRID, truncate=True)
         return {"levels": [p.energy for p in seq], "complete": len(seq) == kmax}
 
-    params = {"alpha": round(a, 12), "kmax": int(kmax), "L": _GRID.L, "dx": _GRID.dx}
+    params = {"alpha": round(a, 12), "kmax": int(kmax), "L": GRID.L, "dx": GRID.dx}
     return list(cached("ground_state_levels", params, compute, use_cache)["levels"])
 
 

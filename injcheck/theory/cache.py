@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CODE_VERSION", "cache_path", "cache_key", "cached", "clear_cache"]
+__all__ = ["CODE_VERSION", "cache_path", "cache_key", "cached", "lookup", "clear_cache"]
 
 CODE_VERSION = "theory-2"
 
@@ -34,6 +34,27 @@ def cache_path() -> Path:
 def cache_key(name: str, params: dict[str, Any]) -> str:
     """Canonical key: quantity, sorted JSON parameters, code version."""
     return f"{name}|{json.dumps(params, sort_keys=True, separators=(',', ':'))}|{CODE_VERSION}"
+
+
+def lookup(name: str, params: dict[str, Any]) -> Any:
+    """The cached value for ``(name, params)``, or None; never computes.
+
+    Reads the file even under ``INJCHECK_NO_CACHE``: a reader that only wants a value
+    if some earlier run left one (the theory tables) costs nothing either way.
+
+    Parameters
+    ----------
+    name : str
+        Quantity name, as given to :func:`cached`.
+    params : dict
+        Its parameters, as given to :func:`cached`.
+
+    Returns
+    -------
+    Any
+        The stored JSON value, or None when absent or the file is unreadable.
+    """
+    return _load(cache_path()).get(cache_key(name, params))
 
 
 def _load(path: Path) -> dict[str, Any]:

@@ -256,9 +256,9 @@ def _cached_levels(alpha: float) -> list[float] | None:
     params = {
         "alpha": round(float(alpha), 12),
         "kmax": theory.FRSB_KMAX_GROUND_STATE,
-        "L": theory._GRID.L,
-        "dx": theory._GRID.dx,
+        "L": theory.GRID.L,
+        "dx": theory.GRID.dx,
     }
-    entry = cache._load(cache.cache_path()).get(cache.cache_key("ground_state_levels", params))
+    entry = cache.lookup("ground_state_levels", params)
     levels = entry.get("levels") if isinstance(entry, dict) else None
     return [float(v) for v in levels] if isinstance(levels, list) and levels else None
