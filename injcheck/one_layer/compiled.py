@@ -51,6 +51,8 @@ class CoreOptions:
         ``P*`` only: the local search drops up to this many rows of a witness set at a time.
     ls_restarts : int
         ``P*`` only: descents of the local search from seeded random directions.
+    warm_lp : bool
+        Start each certificate LP from the previous LP's basis (else a cold two-phase LP).
     """
 
     packing: bool = True
@@ -61,6 +63,7 @@ class CoreOptions:
     act_cap: int = 300
     ls_size: int = 3
     ls_restarts: int = 10
+    warm_lp: bool = True
 
 
 def check_certificate(weight: np.ndarray, support) -> np.ndarray | None:
@@ -137,6 +140,7 @@ class CompiledSearch:
             minimise=self.minimise,
             time_limit=self._seconds_left(),
             lower=self.lower,
+            warm_lp=opts.warm_lp,
         )
 
     def improve(self, start) -> list[int]:

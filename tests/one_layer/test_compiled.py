@@ -21,6 +21,7 @@ SETTINGS = [
     CoreOptions(),
     CoreOptions(hs_room=6, hs_budget=5000, hs_rounds=5, hs_family=64, act_cap=50),
     CoreOptions(packing=False, act_cap=1),
+    CoreOptions(warm_lp=False),  # every certificate LP cold (two-phase tableau)
 ]
 
 

@@ -209,6 +209,232 @@ class TableauLP {
   int width_ = 0;
 };
 
+// ------------------------------------------------------------------ warm-started LP
+// out -= y * a over m entries. The package builds at -O2, where GCC 12 vectorises only
+// loops without a remainder; this one loop is worth the O3 vectoriser (GCC only).
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("O3")))
+#endif
+inline void axpy(double* __restrict out, const double* __restrict a, double y, int m) {
+  for (int j = 0; j < m; ++j) out[j] -= y * a[j];
+}
+
+// The same LP as TableauLP, by a revised simplex (explicit inverse of the (n+1) x (n+1)
+// basis, refactored at every solve) started from the basis of the previous solve. Columns
+// of that basis that are now excluded are kept as phase-1 artificials (the basis stays
+// primal feasible: they are the same columns), phase 1 minimises their sum and they never
+// re-enter. Any doubt (a singular or infeasible start, a basic excluded column that cannot
+// be driven out, the iteration limit) falls back to the cold TableauLP, which also gives
+// the first basis. Every certificate is safe-checked by the search as before.
+class WarmLP {
+ public:
+  WarmLP(int m, int n, const std::vector<double>& unit, bool warm)
+      : m_(m), r_(n + 1), warm_(warm), cold_(m, n, unit) {
+    cols_.resize(static_cast<size_t>(m) * r_);
+    for (int j = 0; j < m; ++j) {
+      for (int i = 0; i < n; ++i) cols_[j * r_ + i] = unit[static_cast<size_t>(j) * n + i];
+      cols_[j * r_ + n] = 1.0;
+    }
+    // The same columns row by row (r x m): pricing runs over j innermost (vectorised).
+    rows_.resize(cols_.size());
+    for (int j = 0; j < m; ++j)
+      for (int k = 0; k < r_; ++k) rows_[static_cast<size_t>(k) * m + j] = cols_[j * r_ + k];
+    binv_.resize(static_cast<size_t>(r_) * r_);
+    xb_.resize(r_), y_.resize(r_), alpha_.resize(r_), cost_.resize(m), red_.resize(m);
+  }
+
+  bool solve(const Bits& excluded, const Bits& zero_cost, std::vector<int>& support,
+             std::vector<double>& values) {
+    ++solves;
+    if (!(warm_ && have_basis_ && warm(excluded, zero_cost, support, values))) {
+      ++cold_solves;
+      const long before = cold_.pivots;
+      const bool ok = cold_.solve(excluded, zero_cost, support, values);
+      pivots += cold_.pivots - before;
+      have_basis_ = ok && static_cast<int>(support.size()) == r_;
+      if (have_basis_) basis_ = support;
+      factored_ = false;
+      return ok;
+    }
+    return feasible_;
+  }
+
+  long solves = 0, pivots = 0, cold_solves = 0;
+
+ private:
+  // False: no answer (use the cold LP). True: feasible_ holds the answer.
+  bool warm(const Bits& excluded, const Bits& zero_cost, std::vector<int>& support,
+            std::vector<double>& values) {
+    // The inverse is updated pivot by pivot; it is recomputed after a cold solve and every
+    // few dozen pivots, so that rounding does not accumulate.
+    if (!factored_ || since_factor_ > 60) {
+      if (!factor()) return false;
+      factored_ = true, since_factor_ = 0;
+    }
+    for (int i = 0; i < r_; ++i)
+      if (xb_[i] < -1e-9) return false;
+    // Phase 1: cost 1 on the basic excluded columns; only allowed columns may enter.
+    std::fill(cost_.begin(), cost_.end(), 0.0);
+    bool any = false;
+    for (int b : basis_)
+      if (test(excluded, b)) cost_[b] = 1.0, any = true;
+    if (any) {
+      if (!run(excluded)) return false;
+      double art = 0.0;
+      for (int i = 0; i < r_; ++i)
+        if (test(excluded, basis_[i])) art += xb_[i];
+      if (art > 1e-9) {  // no certificate among the allowed columns
+        feasible_ = false;
+        return true;
+      }
+      if (!drive_out(excluded)) return false;
+    }
+    // Phase 2: cost 1 off the zero-cost (forbidden) rows, as the cold LP.
+    for (int j = 0; j < m_; ++j) cost_[j] = test(zero_cost, j) ? 0.0 : 1.0;
+    if (!run(excluded)) return false;
+    support = basis_;
+    values = xb_;
+    feasible_ = true;
+    return true;
+  }
+
+  // Inverse of the basis by Gauss-Jordan with partial pivoting; x_B = B^-1 e_{n+1}.
+  bool factor() {
+    const int r = r_;
+    std::vector<double>& a = work_;
+    a.assign(static_cast<size_t>(r) * r, 0.0);
+    for (int i = 0; i < r; ++i)
+      for (int j = 0; j < r; ++j) a[i * r + j] = cols_[basis_[j] * r + i];
+    std::fill(binv_.begin(), binv_.end(), 0.0);
+    for (int i = 0; i < r; ++i) binv_[i * r + i] = 1.0;
+    for (int c = 0; c < r; ++c) {
+      int p = c;
+      for (int i = c + 1; i < r; ++i)
+        if (std::fabs(a[i * r + c]) > std::fabs(a[p * r + c])) p = i;
+      if (std::fabs(a[p * r + c]) < 1e-10) return false;
+      if (p != c)
+        for (int j = 0; j < r; ++j)
+          std::swap(a[p * r + j], a[c * r + j]), std::swap(binv_[p * r + j], binv_[c * r + j]);
+      const double d = 1.0 / a[c * r + c];
+      for (int j = 0; j < r; ++j) a[c * r + j] *= d, binv_[c * r + j] *= d;
+      for (int i = 0; i < r; ++i) {
+        if (i == c) continue;
+        const double f = a[i * r + c];
+        if (f == 0.0) continue;
+        for (int j = 0; j < r; ++j) a[i * r + j] -= f * a[c * r + j], binv_[i * r + j] -= f * binv_[c * r + j];
+      }
+    }
+    for (int i = 0; i < r; ++i) xb_[i] = binv_[i * r + r - 1];
+    return true;
+  }
+
+  void column(int j) {  // alpha = B^-1 a_j
+    const double* a = &cols_[static_cast<size_t>(j) * r_];
+    for (int i = 0; i < r_; ++i) {
+      double s = 0.0;
+      for (int k = 0; k < r_; ++k) s += binv_[i * r_ + k] * a[k];
+      alpha_[i] = s;
+    }
+  }
+
+  void pivot(int row, int col) {
+    ++pivots, ++since_factor_;
+    const int r = r_;
+    const double p = alpha_[row];
+    for (int k = 0; k < r; ++k) binv_[row * r + k] /= p;
+    xb_[row] /= p;
+    for (int i = 0; i < r; ++i) {
+      if (i == row || alpha_[i] == 0.0) continue;
+      const double f = alpha_[i];
+      for (int k = 0; k < r; ++k) binv_[i * r + k] -= f * binv_[row * r + k];
+      xb_[i] -= f * xb_[row];
+    }
+    basis_[row] = col;
+  }
+
+  // Minimise cost_ over the allowed columns from the current basis (Dantzig pricing,
+  // Bland's rule after a run of degenerate pivots). False on the iteration limit.
+  bool run(const Bits& excluded) {
+    const int r = r_;
+    int degenerate = 0;
+    Bits in_basis = zero_bits();
+    for (int b : basis_) set(in_basis, b);
+    for (int iter = 0; iter < 50 * (r + m_) + 1000; ++iter) {
+      for (int k = 0; k < r; ++k) {
+        double s = 0.0;
+        for (int i = 0; i < r; ++i) s += cost_[basis_[i]] * binv_[i * r + k];
+        y_[k] = s;
+      }
+      const bool bland = degenerate > 2 * r;
+      // Reduced costs of every column at once, row by row (contiguous, vectorised).
+      std::copy(cost_.begin(), cost_.end(), red_.begin());
+      for (int k = 0; k < r; ++k) axpy(red_.data(), &rows_[static_cast<size_t>(k) * m_], y_[k], m_);
+      const double* red = red_.data();
+      int e = -1;
+      double best = -1e-10;
+      for (int j = 0; j < m_; ++j) {
+        const double d = red[j];
+        if (d >= best || test(excluded, j) || test(in_basis, j)) continue;
+        {
+          e = j;
+          if (bland) break;
+          best = d;
+        }
+      }
+      if (e < 0) return true;
+      column(e);
+      int leave = -1;
+      double ratio = std::numeric_limits<double>::infinity(), piv = 0.0;
+      for (int i = 0; i < r; ++i) {
+        const double a = alpha_[i];
+        if (a <= 1e-11) continue;
+        const double t = std::max(xb_[i], 0.0) / a;
+        if (t < ratio - 1e-12 ||
+            (t <= ratio + 1e-12 && (bland ? basis_[i] < basis_[leave] : a > piv))) {
+          ratio = t, leave = i, piv = a;
+        }
+      }
+      if (leave < 0) return false;  // unbounded: cannot happen (sum of lam is 1)
+      degenerate = ratio <= 1e-12 ? degenerate + 1 : 0;
+      in_basis[basis_[leave] >> 6] &= ~(1ULL << (basis_[leave] & 63));
+      set(in_basis, e);
+      pivot(leave, e);
+    }
+    return false;
+  }
+
+  // Pivot basic excluded columns (at zero after phase 1) out for allowed ones.
+  bool drive_out(const Bits& excluded) {
+    Bits in_basis = zero_bits();
+    for (int b : basis_) set(in_basis, b);
+    for (int i = 0; i < r_; ++i) {
+      if (!test(excluded, basis_[i])) continue;
+      int best = -1;
+      double big = 1e-9;
+      for (int j = 0; j < m_; ++j) {
+        if (test(excluded, j) || test(in_basis, j)) continue;
+        double s = 0.0;  // row i of B^-1 times a_j
+        for (int k = 0; k < r_; ++k) s += binv_[i * r_ + k] * cols_[j * r_ + k];
+        if (std::fabs(s) > big) big = std::fabs(s), best = j;
+      }
+      if (best < 0) return false;
+      column(best);
+      in_basis[basis_[i] >> 6] &= ~(1ULL << (basis_[i] & 63));
+      set(in_basis, best);
+      pivot(i, best);
+    }
+    return true;
+  }
+
+  int m_, r_;
+  bool warm_;
+  TableauLP cold_;
+  std::vector<double> cols_, rows_, binv_, xb_, y_, alpha_, cost_, red_, work_;
+  std::vector<int> basis_;
+  bool have_basis_ = false, feasible_ = false, factored_ = false;
+  int since_factor_ = 0;
+};
+
 // ------------------------------------------------------------------ safe certificate check
 // True when the exact solution of [W_S^T; 1] lam = e (S = support, |S| = n + 1, raw rows)
 // is provably positive. Bounds: X ~ inverse(M), delta >= ||I - X M||, err >= ||M^-1|| ||e - M
@@ -292,7 +518,7 @@ class Search {
  public:
   Search(py::array_t<double, py::array::c_style | py::array::forcecast> weight, int limit,
          bool packing, int hs_room, long hs_budget, int hs_rounds, int hs_family, int act_cap,
-         bool minimise, double time_limit, bool proof, int lower)
+         bool minimise, double time_limit, bool proof, int lower, bool warm_lp)
       : proof_(proof && !minimise),
         limit_(limit), lower_(lower), packing_(packing), hs_room_(hs_room), hs_budget_(hs_budget),
         hs_rounds_(hs_rounds), hs_family_(hs_family), act_cap_(act_cap), minimise_(minimise) {
@@ -309,7 +535,7 @@ class Search {
       if (s == 0.0) throw std::invalid_argument("the compiled core needs W without zero rows");
       for (int j = 0; j < n_; ++j) unit_[i * n_ + j] = w(i, j) / s;
     }
-    lp_ = std::make_unique<TableauLP>(m_, n_, unit_);
+    lp_ = std::make_unique<WarmLP>(m_, n_, unit_, warm_lp);
     deadline_ = time_limit > 0 ? clock::now() + std::chrono::duration_cast<clock::duration>(
                                                      std::chrono::duration<double>(time_limit))
                                : clock::time_point::max();
@@ -347,6 +573,7 @@ class Search {
     stats["nodes"] = nodes_;
     stats["lps"] = lp_->solves;
     stats["pivots"] = lp_->pivots;
+    stats["cold_lps"] = lp_->cold_solves;
     stats["certificates"] = static_cast<long>(pool_.size());
     stats["pruned_by_packing"] = pruned_packing_;
     stats["pruned_by_hitting_set"] = pruned_hs_;
@@ -800,7 +1027,7 @@ class Search {
   size_t act_cap_;
   bool minimise_;
   std::vector<double> raw_, unit_;
-  std::unique_ptr<TableauLP> lp_;
+  std::unique_ptr<WarmLP> lp_;
   std::vector<Bits> pool_;
   std::vector<int> support_;
   std::vector<double> values_;
@@ -842,10 +1069,11 @@ PYBIND11_MODULE(_cellsearch, mod) {
   mod.doc() = "Compiled core of the one-layer cell search (see cellsearch.cpp).";
   py::class_<Search>(mod, "Search")
       .def(py::init<py::array_t<double, py::array::c_style | py::array::forcecast>, int, bool, int,
-                    long, int, int, int, bool, double, bool, int>(),
+                    long, int, int, int, bool, double, bool, int, bool>(),
            py::arg("weight"), py::arg("limit"), py::arg("packing") = true, py::arg("hs_room") = 0,
            py::arg("hs_budget") = 0, py::arg("hs_rounds") = 0, py::arg("hs_family") = 256, py::arg("act_cap") = 1 << 30, py::arg("minimise") = false,
-           py::arg("time_limit") = 0.0, py::arg("proof") = false, py::arg("lower") = 0)
+           py::arg("time_limit") = 0.0, py::arg("proof") = false, py::arg("lower") = 0,
+           py::arg("warm_lp") = true)
       .def("run",
            [](Search& s) {
              {
