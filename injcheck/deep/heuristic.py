@@ -55,6 +55,9 @@ class DeepSearchSettings:
         Random starts and steps of the pair search (0 starts turns it off).
     pair_step_start, pair_step_end : float
         Step angle of the pair search.
+    polish_time : float
+        Seconds of exact LP improvement (:func:`polish_layer`) per network and target
+        layer (0 turns it off).
     device : str
         torch device, ``"cpu"`` or ``"cuda"``.
     seed : int
@@ -76,6 +79,7 @@ class DeepSearchSettings:
     pair_steps: int = 1500
     pair_step_start: float = 0.3
     pair_step_end: float = 1e-4
+    polish_time: float = 0.0
     device: str = "cpu"
     seed: int = 0
     threads: int = 1
@@ -86,6 +90,8 @@ class DeepSearchSettings:
         positive = (self.width_start, self.width_end, self.step_start, self.step_end)
         if min(positive + (self.pair_step_start, self.pair_step_end)) <= 0 or self.margin < 0:
             raise InvalidArgumentError("widths and steps must be positive, margin >= 0")
+        if self.polish_time < 0:
+            raise InvalidArgumentError("polish_time must be >= 0")
 
 
 @dataclass
@@ -297,7 +303,10 @@ def search_local(
     results = []
     for b, layers in enumerate(nets):
         points = [c[b][i] for c in cands for i in range(s.starts)]
-        results.append(_certify(layers, points, n))
+        found = _certify(layers, points, n)
+        if s.polish_time > 0:
+            found = _polish_best(layers, found, s.polish_time)
+        results.append(found)
         results[-1].stats.update(
             starts=s.starts,
             steps_run=steps_run,
@@ -323,6 +332,56 @@ def _certify(layers: Sequence[Layer], points: list[np.ndarray], n: int) -> Local
         [counts[i] for i in order],
         {"candidates": len(points), "uncertified_candidates": uncertified},
     )
+
+
+def polish_layer(
+    layers: Sequence[Layer], x: np.ndarray, k: int, time_budget: float
+) -> tuple[np.ndarray | None, int, int]:
+    """Exact local improvement of layer ``k``'s active count at ``x`` (bias-free net).
+
+    With the activation pattern of layers ``1..k-1`` held (each unit keeps its sign), the
+    region is a polyhedral cone and layer ``k``'s pre-activations are linear in ``x``:
+    the rows of ``A_k = W_k D_{k-1} ... W_1``. The one-layer margin LP
+    (:func:`injcheck.one_layer.heuristic.polish_cell`) then keeps the negative units of
+    layer ``k`` negative and moves the positive ones across their hyperplanes one at a
+    time, smallest field first; every accepted move is a neighbouring region with one
+    active unit fewer. Returns ``(point or None, flips, LPs)``; the point's counts must be
+    re-certified.
+    """
+    from ..layers import activation_pattern, affine_pieces
+    from ..one_layer.heuristic import polish_cell
+
+    pattern = activation_pattern(layers[:k], x)
+    maps = affine_pieces(layers[:k], pattern)
+    rows = []
+    for j in range(k - 1):
+        a_j = maps[j][0]
+        oriented = np.where(pattern[j], -1.0, 1.0)[:, None] * a_j  # negative at x
+        keep = np.linalg.norm(a_j, axis=1) > 1e-12 * (np.abs(a_j).max(initial=0.0) + 1e-300)
+        rows.append(oriented[keep])
+    rows.append(maps[k - 1][0])
+    return polish_cell(np.vstack(rows), x, time_budget=time_budget)
+
+
+def _polish_best(layers: Sequence[Layer], found: LocalSearch, budget: float) -> LocalSearch:
+    """Polish the best certified candidate of every layer; keep what certifies lower."""
+    n = layers[0].weight.shape[1]
+    extra, flips, seconds = [], 0, 0.0
+    for k in range(1, len(layers) + 1):
+        ranked = [(c[k - 1], i) for i, c in enumerate(found.point_counts) if c[k - 1] is not None]
+        if not ranked:
+            continue
+        t0 = time.perf_counter()
+        x, moved, _ = polish_layer(layers, found.points[min(ranked)[1]], k, budget)
+        seconds += time.perf_counter() - t0
+        if x is not None and moved > 0:
+            extra.append(x / np.linalg.norm(x))
+            flips += moved
+    polished = _certify(layers, extra + found.points, n)
+    polished.stats.update(
+        polish_flips=flips, polish_time=seconds, descent_best_counts=found.best_counts
+    )
+    return polished
 
 
 def _pair_descent(net: _TorchNet, z, n: int, s: DeepSearchSettings, deadline):

@@ -154,3 +154,21 @@ def test_cli_heuristic_local(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["status"] == "non-injective" and out["method"] == "heuristic"
     assert len(out["stats"]["best_counts"]) == 2
+
+
+def test_polish_layer_moves_to_a_neighbouring_region_with_fewer_active_units():
+    """Each accepted LP flip lowers layer k's certified count by one and keeps the pattern
+    of the earlier layers; counts stay certified."""
+    from injcheck.deep.cell_signs import certified_counts
+    from injcheck.deep.heuristic import polish_layer
+    from injcheck.layers import activation_pattern
+
+    net = as_layers(random_relu_net(8, [40, 40], seed=2))
+    found = search_local([net], FAST)[0]
+    x = next(p for p, c in zip(found.points, found.point_counts) if c[1] is not None)
+    before = certified_counts(net, x)
+    polished, flips, _ = polish_layer(net, x, 2, time_budget=20.0)
+    after = certified_counts(net, polished)
+    assert after[1] is not None and after[1] == before[1] - flips
+    assert np.array_equal(activation_pattern(net, polished)[0], activation_pattern(net, x)[0])
+    assert flips >= 1
