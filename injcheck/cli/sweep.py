@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
-from ..exceptions import InvalidArgumentError, SpecError
+from ..exceptions import InjcheckError, InvalidArgumentError, SpecError
 from ..sweep.spec import (
     MODES,
     RERUN_POLICIES,
@@ -148,12 +151,39 @@ def _add_report_parser(subparsers) -> None:
     r.set_defaults(handler=report_command)
 
 
+#: The flag that sets each library argument, by the callee whose errors name it.
+_CONFIG_FLAGS = {"path": "--config"}
+_RUN_FLAGS = {"executor": "--executor", "workers": "--workers", "address": "--address"}
+_REPORT_FLAGS = {"spec_hash": "--spec"}
+
+
+@contextmanager
+def _flags_named(flags: Mapping[str, str]) -> Iterator[None]:
+    """Re-raise a library error about one of ``flags``' arguments as one about the flag.
+
+    The library names its own arguments (``workers must be ...``); the user typed a flag,
+    so the message opens with the flag instead (``--workers must be ...``), or, when the
+    library's message does not name the argument, is prefixed with it (``--config: ...``).
+    """
+    try:
+        yield
+    except InjcheckError as exc:
+        flag = flags.get(exc.argument) if exc.argument else None
+        if flag is None:
+            raise
+        message = str(exc)
+        named = re.match(rf"{re.escape(exc.argument)}\b", message)
+        message = flag + message[named.end() :] if named else f"{flag}: {message}"
+        raise type(exc)(message, argument=exc.argument) from exc
+
+
 def spec_from_args(args: argparse.Namespace) -> tuple[SweepSpec, dict]:
     """Merge ``--config`` and the command-line options into a spec and run settings."""
     settings: dict = {}
     run: dict = {}
     if args.config:
-        settings, run = load_toml(args.config)
+        with _flags_named(_CONFIG_FLAGS):
+            settings, run = load_toml(args.config)
     cli = {
         "n": args.n,
         "alpha": args.alpha,
@@ -202,15 +232,16 @@ def sweep_command(args: argparse.Namespace) -> int:
         raise InvalidArgumentError(
             "--store PATH is required (or store in the [run] table of --config)"
         )
-    result = run_sweep(
-        spec,
-        store,
-        workers=run.get("workers"),
-        executor=run.get("executor", "local"),
-        address=run.get("address"),
-        rerun=run.get("rerun", "never"),
-        progress=False if args.no_progress else None,
-    )
+    with _flags_named(_RUN_FLAGS):
+        result = run_sweep(
+            spec,
+            store,
+            workers=run.get("workers"),
+            executor=run.get("executor", "local"),
+            address=run.get("address"),
+            rerun=run.get("rerun", "never"),
+            progress=False if args.no_progress else None,
+        )
     print(result.summary())
     print(
         f"next: injcheck report --store {store} --out DIR"
@@ -246,9 +277,10 @@ def report_command(args: argparse.Namespace) -> int:
         raise InvalidArgumentError("--out DIR is required (or --list)")
     from ..sweep.report import make_report
 
-    report = make_report(
-        args.store, args.out, args.spec, parquet=args.parquet, theory=not args.no_theory
-    )
+    with _flags_named(_REPORT_FLAGS):
+        report = make_report(
+            args.store, args.out, args.spec, parquet=args.parquet, theory=not args.no_theory
+        )
     print(f"report of sweep {report.spec_hash} in {args.out}:")
     for path in report.files:
         print(f"  {path}")

@@ -299,20 +299,27 @@ def _check_executor(executor: str, workers: int | None, address: str | None) -> 
     Raises
     ------
     InvalidArgumentError
-        With a message that names the CLI flag (the CLI passes these through unchanged).
+        With ``argument`` set to the parameter at fault (the CLI names its flag instead).
     """
     if executor not in EXECUTORS:
-        raise InvalidArgumentError(f"--executor must be one of {EXECUTORS}, got {executor!r}")
+        raise InvalidArgumentError(
+            f"executor must be one of {EXECUTORS}, got {executor!r}", argument="executor"
+        )
     if workers is not None and (
         isinstance(workers, bool) or int(workers) != workers or workers < 0
     ):
-        raise InvalidArgumentError(f"--workers must be a non-negative integer, got {workers!r}")
+        raise InvalidArgumentError(
+            f"workers must be a non-negative integer, got {workers!r}", argument="workers"
+        )
     if executor == "ray" and workers == 0:
         raise InvalidArgumentError(
-            "--workers 0 (in this process) cannot be combined with --executor ray"
+            "workers 0 (in this process) cannot be combined with the executor 'ray'",
+            argument="workers",
         )
     if address is not None and executor != "ray":
-        raise InvalidArgumentError("--address is only used with --executor ray")
+        raise InvalidArgumentError(
+            "address is only used with the executor 'ray'", argument="address"
+        )
 
 
 class _Recorder:
@@ -468,7 +475,8 @@ def _start_workers(pool: ProcessPoolExecutor, workers: int) -> None:
         raise RuntimeError(
             f"local worker processes fail to start ({type(exc).__name__}: {exc}); see the error "
             "printed above. Scripts must guard their entry point with "
-            "`if __name__ == '__main__':`; --workers 0 runs in this process to debug."
+            "`if __name__ == '__main__':`; workers=0 (CLI: --workers 0) runs in this process "
+            "to debug."
         ) from exc
 
 
@@ -486,7 +494,9 @@ def _run_ray(plan: list, workers: int | None, address: str | None, on_result: On
     try:
         import ray
     except ModuleNotFoundError as exc:
-        raise InvalidArgumentError("--executor ray needs Ray: pip install 'injcheck[ray]'") from exc
+        raise InvalidArgumentError(
+            "executor 'ray' needs Ray: pip install 'injcheck[ray]'", argument="executor"
+        ) from exc
 
     started = False
     if not ray.is_initialized():

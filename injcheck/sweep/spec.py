@@ -409,15 +409,15 @@ def load_toml(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any]]:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError as exc:
-        raise SpecError(f"--config: file not found: {path}") from exc
+        raise SpecError(f"file not found: {path}", argument="path") from exc
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise SpecError(f"--config: cannot read {path}: {exc}") from exc
+        raise SpecError(f"cannot read {path}: {exc}", argument="path") from exc
     run = dict(data.pop("run", {}) or {})
     spec = dict(data.pop("sweep", {}) or {})
     spec.update(data)
     bad_run = set(run) - {"store", "workers", "executor", "address", "rerun"}
     if bad_run:
-        raise SpecError(f"--config: unknown keys in [run]: {sorted(bad_run)}")
+        raise SpecError(f"unknown keys in [run]: {sorted(bad_run)}", argument="path")
     return normalise_settings(spec, source=f"{path}"), run
 
 

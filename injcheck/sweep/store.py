@@ -277,14 +277,16 @@ class Store:
             if len(hashes) > 1:
                 listing = ", ".join(f"{h} ({self.count(h)} trials)" for h in hashes)
                 raise StoreError(
-                    f"store: {self.path} holds {len(hashes)} sweeps; pass --spec, one of {listing}"
+                    f"spec_hash is needed: store {self.path} holds {len(hashes)} sweeps: {listing}",
+                    argument="spec_hash",
                 )
             return hashes[0]
         matches = [h for h in hashes if h.startswith(spec_hash)]
         if len(matches) != 1:
             raise StoreError(
-                f"--spec {spec_hash!r} matches {len(matches)} sweeps in {self.path}; "
-                f"known: {', '.join(hashes)}"
+                f"spec_hash {spec_hash!r} matches {len(matches)} sweeps in {self.path}; "
+                f"known: {', '.join(hashes)}",
+                argument="spec_hash",
             )
         return matches[0]
 

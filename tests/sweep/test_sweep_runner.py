@@ -38,12 +38,26 @@ def test_invalid_record_is_unknown():
     assert record["status"] == "unknown" and "no valid status" in record["message"]
 
 
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        ({"executor": "slurm"}, "executor"),
+        ({"workers": -1}, "workers"),
+        ({"workers": 0, "executor": "ray"}, "workers"),
+        ({"address": "auto"}, "address"),
+    ],
+)
+def test_bad_run_arguments_are_named_as_the_library_names_them(tmp_path, kwargs, argument):
+    """The message opens with the parameter's name and names no CLI flag (the CLI does)."""
+    with pytest.raises(InvalidArgumentError) as err:
+        run_sweep(fake_spec(), tmp_path / "s.sqlite", **kwargs)
+    assert err.value.argument == argument
+    assert str(err.value).startswith(f"{argument} ") and "--" not in str(err.value)
+    assert not (tmp_path / "s.sqlite").exists()
+
+
 def test_bad_arguments(tmp_path):
     spec = fake_spec()
-    with pytest.raises(InvalidArgumentError, match="executor"):
-        run_sweep(spec, tmp_path / "s.sqlite", executor="slurm")
-    with pytest.raises(InvalidArgumentError, match="workers"):
-        run_sweep(spec, tmp_path / "s.sqlite", workers=-1)
     with pytest.raises(SpecError, match="cannot import"):
         run_sweep(spec, tmp_path / "s.sqlite", trial_fn="injcheck.sweep.trials:nothing")
     with pytest.raises(SpecError, match="module-level"):

@@ -184,6 +184,41 @@ def test_cli_bad_input_is_one_line_exit_2(argv, word, tmp_path, monkeypatch, cap
     assert err.startswith("injcheck: error:") and word in err and "\n" not in err
 
 
+@pytest.mark.parametrize(
+    "argv, start",
+    [
+        (["--workers=-1"], "--workers must be a non-negative integer, got -1"),
+        (["--workers", "0", "--executor", "ray"], "--workers 0 (in this process) cannot be"),
+        (["--address", "auto"], "--address is only used with the executor 'ray'"),
+        (["--config", "missing.toml"], "--config: file not found: missing.toml"),
+        (["--config", "slurm.toml"], "--executor must be one of ('local', 'ray'), got 'slurm'"),
+        (["--config", "bad_run.toml"], "--config: unknown keys in [run]: ['bogus']"),
+    ],
+)
+def test_cli_names_the_flag_of_a_library_argument(argv, start, tmp_path, monkeypatch, capsys):
+    """The library's errors name its arguments; the CLI says the flag the user typed."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "slurm.toml").write_text('[run]\nexecutor = "slurm"\n')
+    (tmp_path / "bad_run.toml").write_text("[run]\nbogus = 1\n")
+    base = ["sweep", "--n", "3", "--alpha", "3", "--store", "s.sqlite", "--trial-fn", FAKE]
+    assert run_cli(base + argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("injcheck: error: " + start) and err.count("\n") == 1, err
+
+
+def test_cli_report_names_the_spec_flag(tmp_path, capsys):
+    from injcheck.sweep.runner import run_sweep
+
+    store = tmp_path / "s.sqlite"
+    for seed in (1, 2):
+        run_sweep(fake_spec(seed=seed), store, workers=0, progress=False)
+    base = ["report", "--store", str(store), "--out", str(tmp_path / "r"), "--no-theory"]
+    assert run_cli(base) == 2
+    assert capsys.readouterr().err.startswith("injcheck: error: --spec is needed: store ")
+    assert run_cli(base + ["--spec", "zzz"]) == 2
+    assert capsys.readouterr().err.startswith("injcheck: error: --spec 'zzz' matches 0 sweeps")
+
+
 def test_both_subcommands_have_help(capsys):
     import argparse
 

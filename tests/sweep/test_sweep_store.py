@@ -73,8 +73,9 @@ def test_two_sweeps_share_a_file_without_mixing(tmp_path):
         assert set(store.spec_hashes()) == {a.spec_hash, b.spec_hash}
         assert {r["spec_hash"] for r in store.rows(a.spec_hash)} == {a.spec_hash}
         assert store.count(a.spec_hash) == store.count(b.spec_hash) == a.n_trials
-        with pytest.raises(StoreError, match="holds 2 sweeps; pass --spec"):
+        with pytest.raises(StoreError, match="spec_hash is needed: .* holds 2 sweeps") as err:
             store.resolve_spec(None)
+        assert err.value.argument == "spec_hash"
         assert store.resolve_spec(a.spec_hash[:6]) == a.spec_hash
         with pytest.raises(StoreError, match="matches 0"):
             store.resolve_spec("zzz")
