@@ -9,6 +9,12 @@ Conventions
   ``P(injective) = 1 / (1 + exp(-b (alpha - alpha_50)))`` with ``b > 0`` (monotone), and
   a profile-likelihood 95% interval (likelihood-ratio test, chi2(1) = 3.84). An interval
   that does not close inside the searched range is reported as open (``inf``).
+* Theory lines (:func:`theory_lines`) come from the shipped theory table
+  (:mod:`injcheck.theory.tables`: RS, 1RSB and full-RSB ``e*(alpha)`` and capacities),
+  read in milliseconds; nothing is solved while a report is made. Outside the table's
+  alpha range only values already in the theory cache are used, and
+  :attr:`TheoryLines.notes` says so. A table that cannot be read is named in the notes
+  and leaves the report without theory; it never stops a report.
 * Finite-size extrapolation fits ``y(n) = y_inf + c / n`` by weighted least squares. With
   two sizes the line is exact and its interval only propagates the per-size errors; with
   three or more the standard error is inflated by ``sqrt(chi2/dof)`` when the points scatter
@@ -21,14 +27,20 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import optimize, special, stats
 
+if TYPE_CHECKING:
+    from ..theory.tables import TheoryTable
+
 Z95 = float(stats.norm.ppf(0.975))
 _CHI2_95 = float(stats.chi2.ppf(0.95, 1))
+#: The theory levels drawn with a sweep, and their names in legends and notes.
+THEORY_METHODS = {"rs": "RS / plain RDT", "1rsb": "1RSB", "frsb": "full RSB"}
+_CURVE_STEP = 0.01  # alpha spacing of the drawn e*(alpha) curves (interpolated)
 
 
 def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
@@ -480,3 +492,85 @@ def extrapolate_all(
 def logistic(alpha: np.ndarray, alpha50: float, slope: float) -> np.ndarray:
     """The fitted transition curve ``1 / (1 + exp(-slope (alpha - alpha50)))``."""
     return special.expit(slope * (np.asarray(alpha, float) - alpha50))
+
+
+@dataclass
+class TheoryLines:
+    """Theory values for a sweep's plots, computed here and handed to :mod:`.plots`.
+
+    Attributes
+    ----------
+    capacities : dict
+        Capacity (the alpha where ``e*(alpha) = 1``) by method of :data:`THEORY_METHODS`.
+    curves : dict
+        ``(alpha grid, e*(alpha))`` by method; NaN where no value is known.
+    notes : list of str
+        What could not be drawn, and why, for the report.
+    """
+
+    capacities: dict[str, float] = field(default_factory=dict)
+    curves: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def missing_label(self) -> str | None:
+        """Short legend text naming what could not be drawn."""
+        missing = [THEORY_METHODS[m] for m in THEORY_METHODS if m not in self.capacities]
+        return f"theory n/a: {', '.join(missing)}" if missing else None
+
+
+def theory_lines(
+    alpha_min: float, alpha_max: float, depth: int = 1, table: TheoryTable | None = None
+) -> TheoryLines:
+    """Capacities and ``e*(alpha)`` curves for ``alpha_min <= alpha <= alpha_max``.
+
+    Parameters
+    ----------
+    alpha_min, alpha_max : float
+        Range of the ``e*(alpha)`` curves.
+    depth : int
+        The one-layer theory is only drawn for ``depth == 1``.
+    table : TheoryTable, optional
+        Default: the shipped table (:func:`injcheck.theory.tables.load_table`).
+
+    Returns
+    -------
+    TheoryLines
+        Empty, with a note, for ``depth != 1`` or an unreadable table.
+    """
+    lines = TheoryLines()
+    if depth != 1:
+        lines.notes.append(f"theory lines are for one layer; this sweep has depth {depth}")
+        return lines
+    from ..theory import tables
+
+    if table is None:
+        try:
+            table = tables.load_table()
+        except tables.TheoryTableError as exc:
+            lines.notes.append(f"no theory lines: {exc}")
+            return lines
+    lines.capacities = {
+        m: float(table.capacities[m]) for m in THEORY_METHODS if m in table.capacities
+    }
+    lo, hi = float(alpha_min), max(float(alpha_max), float(alpha_min) + _CURVE_STEP)
+    grid = np.linspace(lo, hi, max(2, int(math.ceil((hi - lo) / _CURVE_STEP)) + 1))
+    outside = ~table.covers(grid)
+    for method in THEORY_METHODS:
+        if method not in table.e_star:
+            lines.notes.append(f"the theory table has no {THEORY_METHODS[method]} e*(alpha)")
+            continue
+        y = table.ground_state(grid, method)
+        for i in np.flatnonzero(outside):
+            value = tables.cached_ground_state(float(grid[i]), method)
+            y[i] = np.nan if value is None else value
+        if np.isfinite(y).any():
+            lines.curves[method] = (grid, y)
+        if outside.any():
+            lines.notes.append(
+                f"e*(alpha), {THEORY_METHODS[method]}: the shipped table covers alpha in "
+                f"[{table.alpha_range[0]:g}, {table.alpha_range[1]:g}]; outside it "
+                f"{int(np.isfinite(y[outside]).sum())} of {int(outside.sum())} points "
+                "came from the theory cache, the rest are not drawn"
+            )
+    return lines

@@ -1,10 +1,8 @@
 """Plots of a sweep (PNG and PDF): transition curves, P*/n against theory, alpha_50 vs 1/n.
 
-Theory lines come from the shipped theory table (:mod:`injcheck.theory.tables`: RS, 1RSB
-and full-RSB ``e*(alpha)`` and capacities), read in milliseconds; nothing is solved while
-a report is drawn. Outside the table's alpha range only values already in the theory cache
-are drawn, and :attr:`TheoryLines.notes` says so. A table that cannot be read is named in
-the notes and leaves the plots without theory; it never stops a report.
+The functions here only draw: the report hands them the summary, the fits and the theory
+lines (:class:`~.analysis.TheoryLines`, computed by :func:`~.analysis.theory_lines` from
+the shipped theory table), and nothing here reads a table or a store.
 
 Each ``*_figure`` function builds a figure (for tests and notebooks); the ``plot_*``
 functions save it as PNG and PDF and close it.
@@ -15,19 +13,15 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .analysis import Extrapolation, logistic
+from .analysis import THEORY_METHODS, Extrapolation, TheoryLines, logistic
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from ..theory.tables import TheoryTable
-
-THEORY_METHODS = {"rs": "RS / plain RDT", "1rsb": "1RSB", "frsb": "full RSB"}
 # 1RSB and full RSB differ by 0.3% in capacity: colour and dash both differ so that the
 # two stay apart in print and in greyscale.
 _THEORY_STYLE = {
@@ -36,77 +30,9 @@ _THEORY_STYLE = {
     "frsb": {"color": "#2166ac", "ls": "-.", "lw": 1.2},
 }
 _THEORY_SHORT = {"rs": "RS", "1rsb": "1RSB", "frsb": "fRSB"}
-_CURVE_STEP = 0.01  # alpha spacing of the drawn e*(alpha) curves (interpolated)
 _DODGE = 0.25  # total horizontal spread of the n series, as a share of the alpha spacing
 _FIGSIZE = (7.5, 4.6)
 ALPHA_LABEL = r"$\alpha = m/n$"
-
-
-@dataclass
-class TheoryLines:
-    """Theory values available for the plots."""
-
-    capacities: dict[str, float] = field(default_factory=dict)
-    curves: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def missing_label(self) -> str | None:
-        """Short legend text naming what could not be drawn."""
-        missing = [THEORY_METHODS[m] for m in THEORY_METHODS if m not in self.capacities]
-        return f"theory n/a: {', '.join(missing)}" if missing else None
-
-
-def theory_lines(
-    alpha_min: float, alpha_max: float, depth: int = 1, table: TheoryTable | None = None
-) -> TheoryLines:
-    """Capacities and ``e*(alpha)`` curves for ``alpha_min <= alpha <= alpha_max``.
-
-    Parameters
-    ----------
-    alpha_min, alpha_max : float
-        Range of the ``e*(alpha)`` curves.
-    depth : int
-        The one-layer theory is only drawn for ``depth == 1``.
-    table : TheoryTable, optional
-        Default: the shipped table (:func:`injcheck.theory.tables.load_table`).
-    """
-    lines = TheoryLines()
-    if depth != 1:
-        lines.notes.append(f"theory lines are for one layer; this sweep has depth {depth}")
-        return lines
-    from ..theory import tables
-
-    if table is None:
-        try:
-            table = tables.load_table()
-        except tables.TheoryTableError as exc:
-            lines.notes.append(f"no theory lines: {exc}")
-            return lines
-    lines.capacities = {
-        m: float(table.capacities[m]) for m in THEORY_METHODS if m in table.capacities
-    }
-    lo, hi = float(alpha_min), max(float(alpha_max), float(alpha_min) + _CURVE_STEP)
-    grid = np.linspace(lo, hi, max(2, int(math.ceil((hi - lo) / _CURVE_STEP)) + 1))
-    outside = ~table.covers(grid)
-    for method in THEORY_METHODS:
-        if method not in table.e_star:
-            lines.notes.append(f"the theory table has no {THEORY_METHODS[method]} e*(alpha)")
-            continue
-        y = table.ground_state(grid, method)
-        for i in np.flatnonzero(outside):
-            value = tables.cached_ground_state(float(grid[i]), method)
-            y[i] = np.nan if value is None else value
-        if np.isfinite(y).any():
-            lines.curves[method] = (grid, y)
-        if outside.any():
-            lines.notes.append(
-                f"e*(alpha), {THEORY_METHODS[method]}: the shipped table covers alpha in "
-                f"[{table.alpha_range[0]:g}, {table.alpha_range[1]:g}]; outside it "
-                f"{int(np.isfinite(y[outside]).sum())} of {int(outside.sum())} points "
-                "came from the theory cache, the rest are not drawn"
-            )
-    return lines
 
 
 def _save(fig: Figure, out_base: str) -> list[str]:

@@ -139,9 +139,9 @@ def _write_analysis(report: Report, spec, rows: list[dict], out: str, theory: bo
         report.files.append(path)
 
     alphas = [r["alpha"] for r in summary]
-    lines = plots.TheoryLines(notes=["theory lines switched off"])
+    lines = analysis.TheoryLines(notes=["theory lines switched off"])
     if theory:
-        lines = plots.theory_lines(min(alphas), max(alphas), depth=spec.depth)
+        lines = analysis.theory_lines(min(alphas), max(alphas), depth=spec.depth)
     report.notes += lines.notes
     # No spec hash in titles (report.md names the sweep): the figures go into papers.
     tag = f"depth {spec.depth}, {spec.mode} check, method {spec.method}"

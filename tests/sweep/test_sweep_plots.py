@@ -60,9 +60,9 @@ def test_first_report_is_fast_and_draws_every_theory_point(store, tmp_path, monk
     monkeypatch.setenv("INJCHECK_CACHE_DIR", str(tmp_path / "empty-cache"))
     _no_solving(monkeypatch)
     drawn = []
-    real = plots.theory_lines
+    real = analysis.theory_lines
     monkeypatch.setattr(
-        plots, "theory_lines", lambda *a, **k: drawn.append(real(*a, **k)) or drawn[-1]
+        analysis, "theory_lines", lambda *a, **k: drawn.append(real(*a, **k)) or drawn[-1]
     )
     start = time.perf_counter()
     report = make_report(store, tmp_path / "r")
@@ -70,26 +70,39 @@ def test_first_report_is_fast_and_draws_every_theory_point(store, tmp_path, monk
     assert elapsed < 30.0  # seconds, on a loaded 2-core machine; was 74-113 s
     (lines,) = drawn
     assert not lines.notes and not any("theory" in n or "e*" in n for n in report.notes)
-    assert set(lines.capacities) == set(lines.curves) == set(plots.THEORY_METHODS)
+    assert set(lines.capacities) == set(lines.curves) == set(analysis.THEORY_METHODS)
     for method, (x, y) in lines.curves.items():
         assert x[0] == 2.0 and x[-1] == 8.0 and x.size >= 300, method
         assert np.isfinite(y).all(), method
     assert not (tmp_path / "empty-cache").exists()  # nothing was computed to be cached
 
 
+def test_plots_only_draw():
+    """Data flows one way, analysis -> plots: importing the plots loads no theory table."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, injcheck.sweep.plots as p; "
+        "assert 'injcheck.theory.tables' not in sys.modules; "
+        "assert not hasattr(p, 'theory_lines')"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_theory_lines_match_the_table_and_mark_what_is_outside():
     table = theory_tables.load_table()
-    lines = plots.theory_lines(3.0, 7.0)
+    lines = analysis.theory_lines(3.0, 7.0)
     x, y = lines.curves["frsb"]
     at = np.searchsorted(x, 6.5)
     assert y[at] == pytest.approx(float(table.ground_state(x[at], "frsb")))
     assert lines.capacities["frsb"] == table.capacities["frsb"]
     hi = table.alpha_range[1]
-    wide = plots.theory_lines(3.0, hi + 1.0)
+    wide = analysis.theory_lines(3.0, hi + 1.0)
     x, y = wide.curves["1rsb"]
     assert np.isfinite(y[x <= hi]).all() and np.isnan(y[x > hi + 1e-9]).all()
     assert any("covers alpha in" in n and "not drawn" in n for n in wide.notes)
-    assert plots.theory_lines(3.0, 7.0, depth=2).curves == {}
+    assert analysis.theory_lines(3.0, 7.0, depth=2).curves == {}
 
 
 def test_unreadable_table_is_noted_not_fatal(store, tmp_path, monkeypatch):
@@ -119,7 +132,7 @@ def _texts(fig):
 
 def test_transition_dodges_series_and_puts_fits_in_the_legend(tables_of):
     summary, crossings, _ = tables_of
-    fig = plots.transition_figure(summary, crossings, plots.theory_lines(2.0, 8.0), "t")
+    fig = plots.transition_figure(summary, crossings, analysis.theory_lines(2.0, 8.0), "t")
     ax, legend = _texts(fig)
     for c in crossings:
         assert any(t.startswith(f"n = {c['n']}, logistic fit") for t in legend), legend
@@ -133,7 +146,7 @@ def test_transition_dodges_series_and_puts_fits_in_the_legend(tables_of):
 
 def test_theory_levels_are_distinguishable(tables_of):
     summary, crossings, extrap = tables_of
-    theory = plots.theory_lines(2.0, 8.0)
+    theory = analysis.theory_lines(2.0, 8.0)
     for fig in (
         plots.transition_figure(summary, crossings, theory),
         plots.alpha50_figure(crossings, extrap, theory),
@@ -142,10 +155,10 @@ def test_theory_levels_are_distinguishable(tables_of):
         ax, legend = _texts(fig)
         styles = {}
         for line in ax.lines:
-            for method, name in plots.THEORY_METHODS.items():
+            for method, name in analysis.THEORY_METHODS.items():
                 if line.get_label().endswith(name) or line.get_label().startswith(name + " "):
                     styles[method] = (line.get_color(), line.get_linestyle())
-        assert set(styles) == set(plots.THEORY_METHODS), legend
+        assert set(styles) == set(analysis.THEORY_METHODS), legend
         assert len(set(styles.values())) == 3
         assert styles["1rsb"][0] != styles["frsb"][0] and styles["1rsb"][1] != styles["frsb"][1]
         matplotlib.pyplot.close(fig)
