@@ -201,6 +201,12 @@ def table(rows: list[dict], command: str, seconds: float) -> str:
         if ratios
         else f"Same status on {same} of {len(rows)} jobs.",
         "",
+        "Work is the pairs of the pair splitting (global, pairs) or the boxes of the input "
+        "splitting (local). A search that runs to its end (a proof) does the same work in any "
+        "order; one stopped by the time limit did as much as its speed allowed, and one "
+        "stopped by a witness may differ with the order in which a batch is taken. Times are "
+        "wall clock on a shared machine: a check near its time limit can end either way.",
+        "",
     ]
     return "\n".join(head + lines) + "\n"
 
