@@ -5,7 +5,8 @@
 // relative interior of their convex hull, C disjoint from A) exists, and every witness
 // below must release a row of C, or the open cone {w_i x < 0, i not in A} is non-empty.
 // What the core adds:
-//   * a dense two-phase tableau simplex for the certificate LP (n + 1 rows, <= m columns);
+//   * a dense simplex for the certificate LP (n + 1 rows, <= m columns), warm-started from
+//     the previous LP's basis (WarmLP), a cold two-phase tableau (TableauLP) as fallback;
 //   * every certificate is re-checked in safe floating point before it is used: the
 //     square system [W_C^T; 1] lam = e_{n+1} (raw rows of W, exact doubles) is solved and
 //     a rigorous a-posteriori error bound (Rump-style, with an approximate inverse) must
@@ -18,6 +19,8 @@
 //     active certificates (a small branch and bound on bitsets with a node budget), with
 //     an implicit-hitting-set loop: a hitting set found there is tested by the LP and
 //     either is a witness or yields a new certificate that joins the family.
+//   * for P*: a proven lower bound that ends a minimisation, and a local search (improve)
+//     that gives the upper bound and polishes every witness found while minimising.
 // Witnesses are returned as allowed sets; Python turns them into points and verifies them.
 
 #include <pybind11/numpy.h>
