@@ -207,6 +207,19 @@ def write_csv(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
+def _read_summary(path: Path) -> list[dict]:
+    """summary.csv back as the rows :func:`plot` takes (numbers parsed)."""
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        for key, value in row.items():
+            if key in ("n", "nets"):
+                row[key] = int(value)
+            elif key != "part":
+                row[key] = float(value) if value != "" else None
+    return rows
+
+
 def plot(summary: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -231,14 +244,15 @@ def plot(summary: list[dict], path: Path) -> None:
     for n in sorted({r["n"] for r in folds}):
         rs = [r for r in folds if r["n"] == n]
         alphas = [r["alpha"] for r in rs]
-        key = (
-            "witness_fraction"
-            if any(r["witness_fraction"] for r in rs)
-            else "pair_float_ok_fraction"
-        )
-        axes[2].plot(alphas, [r[key] for r in rs], "o-", label=f"n = {n} ({key.split('_')[0]})")
+        verified = any(r["witness_fraction"] for r in rs)
+        key = "witness_fraction" if verified else "pair_float_ok_fraction"
+        what = "pair, verified" if verified else "pair, float check only"
+        axes[2].plot(alphas, [r[key] for r in rs], "o-", label=f"n = {n} ({what})")
         axes[2].plot(
-            alphas, [r["local_witness_fraction"] for r in rs], "x:", label=f"n = {n}, local"
+            alphas,
+            [r["local_witness_fraction"] for r in rs],
+            "x:",
+            label=f"n = {n} (local search)",
         )
     axes[2].set(xlabel="alpha", ylabel="fraction with a collision (pair search)")
     for ax in axes:
@@ -255,8 +269,14 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--verify-max-n", type=int, default=60, help="rational check of pairs up to this n"
     )
+    parser.add_argument(
+        "--plot-only", action="store_true", help="redraw the figure from OUT/summary.csv"
+    )
     args = parser.parse_args(argv)
     out = Path(args.out)
+    if args.plot_only:
+        plot(_read_summary(out / "summary.csv"), out / "deep_heuristic.png")
+        return
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     logfile = open(out / "run.log", "w")
