@@ -13,8 +13,9 @@ Fold part: smaller n; per net the local search and, separately, the pair search
 ``polish_pair``; whether the pair passed the float check and (up to ``--verify-max-n``)
 the exact rational check, how far apart x and y are, and how many layer-1 units differ.
 
-Writes ``local.csv``, ``folds.csv``, ``summary.csv`` and ``deep_heuristic.png`` to
-``results/deep_heuristic/`` (``--quick``: a small plan into ``--out``).
+Writes ``local.csv``, ``folds.csv``, ``summary.csv``, ``deep_heuristic.png`` and
+``run.log`` to ``results/deep_heuristic/`` (``--quick``: a small plan, into a temporary
+folder unless ``--out`` is given).
 
     nice -n 10 python experiments/deep_heuristic.py [--quick] [--out DIR]
 """
@@ -26,6 +27,7 @@ import csv
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -43,8 +45,8 @@ FOLD_PLAN = [
     (40, (2.0, 3.0, 4.0, 5.0, 6.0, 8.0), 4),
     (100, (2.0, 3.0, 4.0, 6.0), 2),
 ]
-QUICK_LOCAL = [(50, (4.0, 6.0), 2, 300, 1.0)]
-QUICK_FOLD = [(10, (2.0, 6.0), 2)]
+QUICK_LOCAL = [(30, (4.0, 7.0), 2, 200, 0.3)]
+QUICK_FOLD = [(6, (2.0, 8.0), 1)]
 
 
 def _seed(n: int, alpha: float, index: int) -> int:
@@ -264,8 +266,10 @@ def plot(summary: list[dict], path: Path) -> None:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a small plan (about a minute)")
-    parser.add_argument("--out", default="results/deep_heuristic")
+    parser.add_argument(
+        "--quick", action="store_true", help="a small plan (seconds), into a temporary folder"
+    )
+    parser.add_argument("--out", help="output folder (default results/deep_heuristic)")
     parser.add_argument(
         "--verify-max-n", type=int, default=60, help="rational check of pairs up to this n"
     )
@@ -273,6 +277,9 @@ def main(argv=None) -> None:
         "--plot-only", action="store_true", help="redraw the figure from OUT/summary.csv"
     )
     args = parser.parse_args(argv)
+    if args.out is None:
+        quick = Path(tempfile.gettempdir()) / "deep_heuristic_quick"
+        args.out = str(quick) if args.quick else "results/deep_heuristic"
     out = Path(args.out)
     if args.plot_only:
         plot(_read_summary(out / "summary.csv"), out / "deep_heuristic.png")
