@@ -156,7 +156,8 @@ def null_step(
     maps = affine_pieces(layers, pattern)
     a_k, _ = maps[upto - 1]
     jac = np.asarray(pattern[upto - 1], float)[:, None] * a_k
-    _, sing, vt = np.linalg.svd(jac)
+    # Only V is needed; U of a tall Jacobian (m >> n) would be m x m.
+    _, sing, vt = np.linalg.svd(jac, full_matrices=jac.shape[0] < jac.shape[1])
     n = x.size
     rank = int(np.sum(sing > 1e-10 * max(sing.max(initial=0.0), 1e-300)))
     if rank >= n:
