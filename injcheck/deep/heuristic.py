@@ -34,7 +34,7 @@ import numpy as np
 
 from ..exceptions import InvalidArgumentError
 from ..layers import Layer
-from ..one_layer.heuristic import resolve_device
+from ..one_layer.heuristic import resolve_device, sphere_step
 from .cell_signs import certified_counts
 
 __all__ = ["DeepSearchSettings", "LocalSearch", "PairSearch", "search_local", "search_pairs"]
@@ -229,11 +229,7 @@ def _descend_layer(net: _TorchNet, x, target: int, s: DeepSearchSettings, deadli
         better = count < best_c
         best_c = torch.where(better, count, best_c)
         best_x = torch.where(better[..., None], x, best_x)
-        grad = _layer_gradient(net, pres, x, target, width, s.margin)
-        grad = grad - (grad * x).sum(-1, keepdim=True) * x
-        grad = grad / grad.norm(dim=-1, keepdim=True).clamp_min(1e-30)
-        x = x - eta * grad
-        x = x / x.norm(dim=-1, keepdim=True)
+        x = sphere_step(x, _layer_gradient(net, pres, x, target, width, s.margin), eta)
         done = step + 1
         if deadline is not None and step % 25 == 24 and time.perf_counter() > deadline:
             break
@@ -402,10 +398,7 @@ def _pair_descent(net: _TorchNet, z, n: int, s: DeepSearchSettings, deadline):
             better = ratio < best_r
             best_r = torch.where(better, ratio, best_r)
             best_z = torch.where(better[..., None], z, best_z)
-            grad = grad - (grad * z).sum(-1, keepdim=True) * z
-            grad = grad / grad.norm(dim=-1, keepdim=True).clamp_min(1e-300)
-            z = z - eta * grad
-            z = z / z.norm(dim=-1, keepdim=True)
+            z = sphere_step(z, grad, eta, floor=1e-300)
         done = step + 1
         if deadline is not None and step % 25 == 24 and time.perf_counter() > deadline:
             break

@@ -29,11 +29,15 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..exceptions import InvalidArgumentError
 from ..verify import exact_signs
+
+if TYPE_CHECKING:  # torch is imported where the search runs
+    import torch
 
 __all__ = ["SearchSettings", "CellSearch", "search_cells", "polish_cell", "resolve_device"]
 
@@ -116,6 +120,16 @@ class CellSearch:
     stats: dict = field(default_factory=dict)
 
 
+def sphere_step(x: torch.Tensor, grad: torch.Tensor, eta, floor: float = 1e-30) -> torch.Tensor:
+    """One step of length ``eta`` against the tangent part of ``grad`` on the unit sphere
+    (rows of ``x``), normalised so that the step size does not depend on the gradient's
+    scale, then back onto the sphere."""
+    grad = grad - (grad * x).sum(-1, keepdim=True) * x
+    grad = grad / grad.norm(dim=-1, keepdim=True).clamp_min(floor)
+    x = x - eta * grad
+    return x / x.norm(dim=-1, keepdim=True)
+
+
 def resolve_device(device: str):
     """``torch.device`` for ``device``; a clear error when CUDA is asked for but absent."""
     import torch
@@ -175,10 +189,7 @@ def _descend(rows, x, settings: SearchSettings, deadline: float | None):
         best_c = torch.where(better, count, best_c)
         best_x = torch.where(better[..., None], x, best_x)
         grad = torch.bmm(_pull(h, width, settings.margin, settings.surrogate), rows)
-        grad = grad - (grad * x).sum(-1, keepdim=True) * x
-        grad = grad / grad.norm(dim=-1, keepdim=True).clamp_min(1e-30)
-        x = x - eta * grad
-        x = x / x.norm(dim=-1, keepdim=True)
+        x = sphere_step(x, grad, eta)
         done = k + 1
         if deadline is not None and k % 25 == 24 and time.perf_counter() > deadline:
             break
