@@ -90,8 +90,9 @@ def test_circle_walk_matches_the_exact_local_check_and_bounds_the_global_one():
 
 
 def test_heuristic_critical_width_never_exceeds_the_exact_one():
-    # the search only reports rank losses it found (open cells), so its critical width is a
-    # lower estimate of the exact local one
+    # the library search only reports rank losses it proved (a verified witness at the
+    # width below the critical one), so its critical width is a lower estimate of the exact
+    # local one
     import deep_expansion_heuristic as heur
 
     cfg = dx.Config(4, 2, "local", 1, 20.0)
@@ -99,4 +100,43 @@ def test_heuristic_critical_width_never_exceeds_the_exact_one():
         ws = dx.weights(cfg, seed)
         exact = dx.bisect(ws, 4, "local", 20.0)
         assert exact.exact
-        assert heur.critical_width(ws, 4, 8, 200, seed) <= exact.hi_pass
+        res = heur.critical_width(ws, 4, seed, {"steps": 300, "starts": 4, "polish_time": 0.5})
+        assert res["critical"] <= exact.hi_pass
+        assert res["verification"]["layer"] is not None  # a witness was verified
+        assert res["critical"] == res["verification"]["verified_width"] + 1
+
+
+def test_fail_width_reads_nested_rows():
+    # a point's failing width is where its n-th positive last-layer row sits
+    import deep_expansion_heuristic as heur
+    import numpy as np
+
+    from injcheck.networks import as_layers
+
+    w = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [-1.0, -1.0], [1.0, 1.0]])
+    x = np.array([1.0, 0.5])  # signs of the rows: +, -, +, -, +
+    assert heur.fail_width(as_layers([w]), x, 2) == 2  # rows 1-2 have one positive
+    assert heur.fail_width(as_layers([w]), x, 3) == 4
+    assert heur.fail_width(as_layers([w]), np.array([0.0, 1.0]), 2) == 0  # row 1 is on its wall
+    # a prefix layer with fewer than n active units fails at every width
+    prefix = np.eye(2)
+    assert heur.fail_width(as_layers([prefix, w]), np.array([1.0, -1.0]), 2) == 5
+    # an uncertified prefix sign: no proof at any width
+    assert heur.fail_width(as_layers([prefix, w]), np.array([1.0, 0.0]), 2) == -1
+
+
+def test_heuristic_quick_mode_runs_and_resumes(tmp_path):
+    import deep_expansion_heuristic as heur
+
+    cmd = [sys.executable, str(ROOT / "experiments" / "deep_expansion_heuristic.py")]
+    cmd += ["--quick", "--out", str(tmp_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    recs = [json.loads(line) for line in open(tmp_path / "heuristic_records.jsonl")]
+    want = {(n, d, s) for n, ds, nets in heur.QUICK_PLAN for d in ds for s in range(nets)}
+    assert {(r["n"], r["depth"], r["seed"]) for r in recs} == want
+    for r in recs:
+        assert r["n"] <= r["critical"] <= r["claimed"] <= r["m_max"] + 1
+    assert "| 4 | 2 |" in (tmp_path / "heuristic_summary.md").read_text()
+    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    assert len(open(tmp_path / "heuristic_records.jsonl").read().splitlines()) == len(recs)
