@@ -161,10 +161,11 @@ def check(
     one_layer = _one_layer_case(layers, mode, box, proof)
 
     start = time.perf_counter()
+    budget = Budget.seconds(time_limit)  # the one budget of this call, down to every solver
     if one_layer:
-        verdict = _check_one_layer(layers[0].weight, method, time_limit, exact_value, proof)
+        verdict = _check_one_layer(layers[0].weight, method, budget, exact_value, proof)
     else:
-        verdict = _check_deep(layers, mode, method, time_limit, x0, box, threads)
+        verdict = _check_deep(layers, mode, method, budget, x0, box, threads)
     verdict.mode = mode
     if head is not None:
         _record_head(verdict, parsed.head, head)
@@ -227,7 +228,9 @@ def _validate_options(
     return time_limit, box, x0
 
 
-def _check_deep(layers: list[Layer], mode: str, method, time_limit, x0, box, threads) -> Verdict:
+def _check_deep(
+    layers: list[Layer], mode: str, method, budget: Budget, x0, box, threads
+) -> Verdict:
     """Every other case: :func:`injcheck.deep.check_deep`."""
     from .deep import check_deep
 
@@ -235,7 +238,7 @@ def _check_deep(layers: list[Layer], mode: str, method, time_limit, x0, box, thr
         layers,
         mode=mode,
         method=method,
-        budget=Budget.seconds(time_limit),
+        budget=budget,
         x0=x0,
         box=box,
         threads=threads,
@@ -245,7 +248,7 @@ def _check_deep(layers: list[Layer], mode: str, method, time_limit, x0, box, thr
 def _check_one_layer(
     weight: np.ndarray,
     method: str,
-    time_limit: float | None,
+    budget: Budget,
     exact_value: bool,
     proof: str | None,
 ) -> Verdict:
@@ -260,9 +263,9 @@ def _check_one_layer(
         raise InvalidArgumentError(
             f"one-layer method must be one of {ONE_LAYER_METHODS}, got {method!r}"
         )
-    verdict = check_layer(weight, method=method, time_limit=time_limit, exact_value=exact_value)
+    verdict = check_layer(weight, method=method, budget=budget, exact_value=exact_value)
     if proof is not None:  # validated by the caller: global mode
         from .one_layer.proof import attach_proof
 
-        attach_proof(verdict, weight, str(proof), time_limit)
+        attach_proof(verdict, weight, str(proof), budget.remaining())
     return verdict

@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 
+from ..budget import Budget
 from ..exceptions import InvalidArgumentError
 from ..networks import Layer
 from ..verdict import Verdict
@@ -30,14 +31,6 @@ __all__ = ["check_layer", "halfspace_depth"]
 
 #: Largest n accepted by the brute-force method.
 BRUTE_MAX_N = 4
-
-
-def _deadline(time_limit: float | None) -> float | None:
-    return None if time_limit is None else time.perf_counter() + time_limit
-
-
-def _remaining(deadline: float | None) -> float | None:
-    return None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
 
 
 def _verdict(weight, method, status, **fields) -> Verdict:
@@ -95,14 +88,14 @@ def _verified(weight, method, pair, certificate, stats, solver_status) -> Verdic
 
 
 # --------------------------------------------------------------------------- gordan
-def _decide_gordan(weight, deadline, exact_certificates=False, compiled=True) -> Verdict:
+def _decide_gordan(weight, budget: Budget, exact_certificates=False, compiled=True) -> Verdict:
     m, n = weight.shape
     gen = genericity(weight)
-    budget = "count" if gen.generic else "rank"
+    criterion = "count" if gen.generic else "rank"
     cert = {
         "n": n,
         "m": m,
-        "criterion": budget,
+        "criterion": criterion,
         "genericity": gen.reason,
         "generic_verified": gen.verified,
     }
@@ -118,21 +111,21 @@ def _decide_gordan(weight, deadline, exact_certificates=False, compiled=True) ->
                 return verdict
     if compiled and gen.generic and core_applies(weight) and not exact_certificates:
         # Count budget only: a non-generic W always takes the rank form below.
-        search = CompiledSearch(weight, limit=n - 1, deadline=deadline)
+        search = CompiledSearch(weight, limit=n - 1, deadline=budget.deadline)
     else:
         search = GordanSearch(
             weight,
-            budget=budget,
+            budget=criterion,
             limit=n - 1,
             packing=gen.generic,
             exact_certificates=exact_certificates,
-            deadline=deadline,
+            deadline=budget.deadline,
         )
     result = search.run()
     if result.outcome == "found":
         return _witness_verdict(weight, "gordan", result.x, cert, result.stats, "found")
     if result.outcome == "exhausted" and not search.ambiguous_span:
-        if budget == "count":
+        if criterion == "count":
             cert["p_star_lower"] = n
         return _verdict(
             weight,
@@ -154,7 +147,7 @@ def _decide_gordan(weight, deadline, exact_certificates=False, compiled=True) ->
 
 
 def _p_star_gordan(
-    weight, deadline, start: int = 0, compiled: bool = True
+    weight, budget: Budget, start: int = 0, compiled: bool = True
 ) -> tuple[int | None, int, np.ndarray | None, dict, str]:
     """Exact P* by iterative deepening on the count budget, from ``P* >= start`` (proven).
 
@@ -165,13 +158,13 @@ def _p_star_gordan(
     """
     m, n = weight.shape
     if compiled and core_applies(weight):
-        p_star, lower, x, stats, status = p_star_compiled(weight, deadline, lower=start)
+        p_star, lower, x, stats, status = p_star_compiled(weight, budget.deadline, lower=start)
         if status != "trouble":
             return p_star, max(lower, start), x, stats, status
     zero_rows = int(np.sum(~weight.any(axis=1)))
     stats: dict = {"nodes": 0, "lps": 0}
     for k in range(max(zero_rows, start), m + 1):
-        result = GordanSearch(weight, budget="count", limit=k, deadline=deadline).run()
+        result = GordanSearch(weight, budget="count", limit=k, deadline=budget.deadline).run()
         stats = {key: stats.get(key, 0) + result.stats.get(key, 0) for key in ("nodes", "lps")}
         if result.outcome == "found":
             return k, k, result.x, stats, "found"
@@ -180,7 +173,7 @@ def _p_star_gordan(
     return m, m, None, stats, "exhausted"  # pragma: no cover - the all-rows set is always feasible
 
 
-def _exact_value_gordan(weight, deadline, compiled=True) -> Verdict:
+def _exact_value_gordan(weight, budget: Budget, compiled=True) -> Verdict:
     """The decision first, then ``P*(W)`` with the time that is left.
 
     The verdict rests on the decision alone: an injective layer has ``P* >= n`` (its
@@ -188,13 +181,11 @@ def _exact_value_gordan(weight, deadline, compiled=True) -> Verdict:
     leaves ``p_star_lower`` short of ``p_star``; it never turns a proof into ``unknown``.
     """
     m, n = weight.shape
-    decision = _decide_gordan(weight, deadline, compiled=compiled)
+    decision = _decide_gordan(weight, budget, compiled=compiled)
     if decision.status == "unknown":
         return decision
     start = n if decision.status == "injective" else 0
-    p_star, lower, _, stats, status = _p_star_gordan(
-        weight, deadline, start=start, compiled=compiled
-    )
+    p_star, lower, _, stats, status = _p_star_gordan(weight, budget, start=start, compiled=compiled)
     cert = dict(decision.certificate, p_star_lower=lower)
     if p_star is not None:
         cert["p_star"] = p_star
@@ -211,28 +202,28 @@ def _exact_value_gordan(weight, deadline, compiled=True) -> Verdict:
 
 
 # --------------------------------------------------------------------------- milp
-def _decide_milp(weight, deadline, exact_value) -> Verdict:
+def _decide_milp(weight, budget, exact_value) -> Verdict:
     """Decide the layer, or compute ``P*`` with ``exact_value``, by the CVXPY/HiGHS MILP."""
     from .milp import build_layer_milp, solve_layer_milp  # cvxpy is slow to import
 
     m, n = weight.shape
     milp = build_layer_milp(weight, decision=not exact_value)
-    result = solve_layer_milp(milp, time_limit=_remaining(deadline))
+    result = solve_layer_milp(milp, time_limit=budget.solver_seconds())
     stats = {"binaries": milp.binaries, "solve_time": result.wall_time}
     cert: dict = {"n": n, "m": m}
     if result.dual_bound is not None and exact_value:
         cert["p_star_lower"] = int(np.ceil(result.dual_bound - 1e-6))
     if result.outcome in ("optimal", "feasible"):
-        return _milp_incumbent(weight, result, cert, stats, deadline, exact_value)
+        return _milp_incumbent(weight, result, cert, stats, budget, exact_value)
     if result.outcome == "infeasible" and not exact_value:
-        return _milp_injective(weight, cert, stats, result.raw_status, deadline)
+        return _milp_injective(weight, cert, stats, result.raw_status, budget)
     if cert.get("p_star_lower", 0) >= n:  # a time-out with no incumbent, but the bound holds
-        return _milp_injective(weight, cert, stats, result.raw_status, deadline)
+        return _milp_injective(weight, cert, stats, result.raw_status, budget)
     message = "time limit reached" if result.raw_status == "user_limit" else "solver trouble"
     return _milp_unknown(weight, cert, stats, result.raw_status, message)
 
 
-def _milp_incumbent(weight, result, cert, stats, deadline, exact_value) -> Verdict:
+def _milp_incumbent(weight, result, cert, stats, budget: Budget, exact_value) -> Verdict:
     """The verdict from the MILP's incumbent (solved to optimality or not)."""
     n = weight.shape[1]
     x = result.values["x"]
@@ -242,20 +233,20 @@ def _milp_incumbent(weight, result, cert, stats, deadline, exact_value) -> Verdi
         if result.outcome == "optimal":
             cert["p_star"] = count
     if count <= n - 1:
-        return _milp_low_count(weight, result, cert, stats, deadline)
+        return _milp_low_count(weight, result, cert, stats, budget)
     if result.outcome == "feasible":
         if cert.get("p_star_lower", 0) >= n:
             # The dual bound already proves P* >= n: the time-out only cost the value.
-            return _milp_injective(weight, cert, stats, result.raw_status, deadline)
+            return _milp_injective(weight, cert, stats, result.raw_status, budget)
         return _milp_unknown(weight, cert, stats, result.raw_status, "time limit reached")
     # Optimal with >= n positive rows: sanity-check the incumbent against its count.
     if int(np.sum(weight @ x > 1e-9 * np.abs(weight).sum(axis=1))) > count:
         message = "solver point disagrees with its objective"
         return _milp_unknown(weight, cert, stats, result.raw_status, message)
-    return _milp_injective(weight, cert, stats, result.raw_status, deadline)
+    return _milp_injective(weight, cert, stats, result.raw_status, budget)
 
 
-def _milp_low_count(weight, result, cert, stats, deadline) -> Verdict:
+def _milp_low_count(weight, result, cert, stats, budget: Budget) -> Verdict:
     """An incumbent with fewer than ``n`` positive rows: a witness, or the rank form."""
     # Push the rows the MILP kept non-positive strictly negative (exact cell normalisation).
     cell = cell_point(weight, result.values["z"] < 0.5)
@@ -269,7 +260,7 @@ def _milp_low_count(weight, result, cert, stats, deadline) -> Verdict:
     if not genericity(weight).generic:
         # The MILP counts rows > 0, a lower bound on P* when W is not generic:
         # its point need not be a witness. Decide the rank form instead.
-        return _rank_fallback(weight, cert, deadline)
+        return _rank_fallback(weight, cert, budget)
     return verdict or _milp_unknown(
         weight, cert, stats, result.raw_status, "the MILP point is not in an open cell"
     )
@@ -280,7 +271,7 @@ def _milp_unknown(weight, cert, stats, raw_status, message) -> Verdict:
     return _solver_unknown(weight, "milp", cert, stats, raw_status, message)
 
 
-def _milp_injective(weight, cert, stats, raw_status, deadline) -> Verdict:
+def _milp_injective(weight, cert, stats, raw_status, budget: Budget) -> Verdict:
     """P* >= n is proven; injectivity follows for generic W, else confirm with the rank form."""
     n = weight.shape[1]
     cert.setdefault("p_star_lower", n)
@@ -291,19 +282,19 @@ def _milp_injective(weight, cert, stats, raw_status, deadline) -> Verdict:
         return _verdict(
             weight, "milp", "injective", certificate=cert, stats=stats, solver_status=raw_status
         )
-    return _rank_fallback(weight, cert, deadline)
+    return _rank_fallback(weight, cert, budget)
 
 
-def _rank_fallback(weight, cert, deadline) -> Verdict:
+def _rank_fallback(weight, cert, budget: Budget) -> Verdict:
     """Non-generic W: the MILP's count is not the criterion; decide the rank form."""
-    rank_verdict = _decide_gordan(weight, deadline)
+    rank_verdict = _decide_gordan(weight, budget)
     rank_verdict.method = "milp+rank"
     rank_verdict.certificate = dict(cert, **rank_verdict.certificate)
     return rank_verdict
 
 
 # --------------------------------------------------------------------------- brute
-def _decide_brute(weight, deadline) -> Verdict:
+def _decide_brute(weight, budget: Budget) -> Verdict:
     m, n = weight.shape
     if n > BRUTE_MAX_N:
         raise InvalidArgumentError(
@@ -311,7 +302,7 @@ def _decide_brute(weight, deadline) -> Verdict:
         )
     start = time.perf_counter()
     try:
-        found = brute_force_layer(weight, deadline)
+        found = brute_force_layer(weight, budget.deadline)
     except EnumerationTimeout:
         return _unknown(
             weight,
@@ -339,6 +330,7 @@ def check_layer(
     method: str = "auto",
     time_limit: float | None = None,
     exact_value: bool = False,
+    budget: Budget | None = None,
 ) -> Verdict:
     """Decide injectivity of ``x -> ReLU(W x)`` (validated float64 ``W`` of shape ``(m, n)``).
 
@@ -353,12 +345,14 @@ def check_layer(
         Seconds; on expiry the verdict is ``unknown`` with the bounds proven so far.
     exact_value : bool
         Also compute ``P*(W)`` exactly (``certificate["p_star"]``).
+    budget : Budget, optional
+        The caller's time budget (:mod:`injcheck.budget`); overrides ``time_limit``.
 
     Returns
     -------
     Verdict
     """
-    deadline = _deadline(time_limit)
+    budget = budget or Budget.seconds(time_limit)
     if method == "heuristic" or (method == "auto" and not exact_value):
         from .heuristic_check import auto_heuristic, decide_heuristic  # imports torch
 
@@ -368,18 +362,18 @@ def check_layer(
                     "exact_value needs an exact method (gordan, milp, brute); the heuristic "
                     "gives only an upper bound on P* (certificate['heuristic_count'])"
                 )
-            return decide_heuristic(weight, time_limit=time_limit)
-        verdict = auto_heuristic(weight, time_limit)
+            return decide_heuristic(weight, time_limit=budget.remaining())
+        verdict = auto_heuristic(weight, budget.remaining())
         if verdict is not None:
             return verdict
     if method == "brute":
-        return _decide_brute(weight, deadline)
+        return _decide_brute(weight, budget)
     if method == "milp":
-        return _decide_milp(weight, deadline, exact_value)
+        return _decide_milp(weight, budget, exact_value)
     compiled = method != "gordan-python"
     if not exact_value:
-        return _decide_gordan(weight, deadline, compiled=compiled)
-    return _exact_value_gordan(weight, deadline, compiled=compiled)
+        return _decide_gordan(weight, budget, compiled=compiled)
+    return _exact_value_gordan(weight, budget, compiled=compiled)
 
 
 def halfspace_depth(
@@ -399,7 +393,7 @@ def halfspace_depth(
 
     weight = make_layers([weight])[0].weight
     if method == "brute":
-        return _decide_brute(weight, _deadline(time_limit)).certificate.get("p_star")
+        return _decide_brute(weight, Budget.seconds(time_limit)).certificate.get("p_star")
     if method == "milp":
-        return _decide_milp(weight, _deadline(time_limit), True).certificate.get("p_star")
-    return _p_star_gordan(weight, _deadline(time_limit))[0]
+        return _decide_milp(weight, Budget.seconds(time_limit), True).certificate.get("p_star")
+    return _p_star_gordan(weight, Budget.seconds(time_limit))[0]

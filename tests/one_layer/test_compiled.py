@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import injcheck
+from injcheck.budget import Budget
 from injcheck.one_layer import _cellsearch, _p_star_gordan, check_layer
 from injcheck.one_layer.compiled import (
     CompiledSearch,
@@ -66,7 +67,7 @@ def test_core_decision_agrees_with_python_search(chunk):
 @pytest.mark.parametrize("index", range(40))
 def test_core_p_star_agrees_with_iterative_deepening(index):
     weight = layer(500 + index, 2, 7)
-    expected = _p_star_gordan(weight, None, compiled=False)[0]
+    expected = _p_star_gordan(weight, Budget.unlimited(), compiled=False)[0]
     p_star, lower, x, stats, status = p_star_compiled(weight, None)
     assert (p_star, lower, status) == (expected, expected, "found")
     assert int(np.sum(weight @ x >= 0)) == p_star
@@ -237,7 +238,7 @@ def test_p_star_with_bounds_and_local_search_agrees_with_the_reference(chunk):
     for index in range(chunk, 240, 6):
         weight = p_star_layer(index)
         n = weight.shape[1]
-        expected = _p_star_gordan(weight, None, compiled=False)[0]
+        expected = _p_star_gordan(weight, Budget.unlimited(), compiled=False)[0]
         for lower in (0, min(expected, n), expected):
             p_star, proven, x, _, status = p_star_compiled(weight, None, lower=lower)
             if status == "trouble":  # non-generic: the caller falls back to the reference
