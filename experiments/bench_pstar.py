@@ -9,13 +9,22 @@ of the second run; ratios are P*-only / decision and (decision + P*) / decision.
     python experiments/bench_pstar.py --n 10,12 --ratios 6,7 --seeds 5 --tag after \\
         --out results/one_layer/core_pstar.jsonl
     python experiments/bench_pstar.py --table results/one_layer/core_pstar.jsonl
+
+``--baseline DIR`` compares against another version of the package (a copy of an older
+commit with its extension built in place, e.g. ``git archive 53e0c70 | tar -x -C DIR`` and
+``python setup.py build_ext --inplace`` there): every layer is measured in fresh processes,
+once with ``DIR`` first on ``PYTHONPATH`` (tag ``before``) and once with the installed
+package (tag ``after``), in the order AB, BA, AB, ... so that load drifts hit both alike.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -57,6 +66,24 @@ def measure(n: int, ratio: float, seed: int, time_limit: float) -> dict:
     }
 
 
+def measure_in(baseline: str | None, n: int, ratio: float, seed: int, limit: float) -> dict:
+    """``measure`` in a fresh process, on ``baseline``'s package when given."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = (
+        f"import sys, json; sys.path.insert(0, {here!r}); import bench_pstar as b; "
+        f"print(json.dumps(b.measure({n}, {ratio}, {seed}, {limit})))"
+    )
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    env.pop("PYTHONPATH", None)
+    if baseline:
+        env["PYTHONPATH"] = os.path.abspath(baseline)
+    # Run outside the repository so that the current directory does not shadow the baseline.
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd="/", env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def table(path: str) -> None:
     with open(path) as f:
         rows = [json.loads(line) for line in f]
@@ -92,18 +119,29 @@ def main() -> None:
     parser.add_argument("--tag", default="run")
     parser.add_argument("--out", default="results/one_layer/core_pstar.jsonl")
     parser.add_argument("--table", help="print the summary of this JSONL file and exit")
+    parser.add_argument("--baseline", help="package copy to compare with (see the docstring)")
     args = parser.parse_args()
     if args.table:
         table(args.table)
         return
     check_layer(np.random.default_rng(0).standard_normal((12, 3)))  # warm imports
-    for n in [int(v) for v in args.n.split(",")]:
-        for ratio in [float(v) for v in args.ratios.split(",")]:
-            for seed in range(args.seeds):
-                row = dict(measure(n, ratio, seed, args.time_limit), tag=args.tag)
-                with open(args.out, "a") as f:
-                    f.write(json.dumps(row) + "\n")
-                print(json.dumps(row), flush=True)
+    layers = [
+        (n, ratio, seed)
+        for n in [int(v) for v in args.n.split(",")]
+        for ratio in [float(v) for v in args.ratios.split(",")]
+        for seed in range(args.seeds)
+    ]
+    for index, (n, ratio, seed) in enumerate(layers):
+        if args.baseline:
+            runs = [("before", args.baseline), ("after", None)][:: 1 if index % 2 == 0 else -1]
+            rows = [dict(measure_in(d, n, ratio, seed, args.time_limit), tag=t) for t, d in runs]
+        else:
+            rows = [dict(measure(n, ratio, seed, args.time_limit), tag=args.tag)]
+        for row in rows:
+            row["load_average"] = os.getloadavg()[0]
+            with open(args.out, "a") as f:
+                f.write(json.dumps(row) + "\n")
+            print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":
