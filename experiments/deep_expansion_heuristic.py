@@ -54,7 +54,7 @@ from injcheck.deep.heuristic_check import local_witness, settings_for  # noqa: E
 from injcheck.networks import as_layers  # noqa: E402
 
 #: (n, depths, nets); nets are seeds 0..nets-1 of ``deep_expansion.weights``.
-PLAN = [(16, (1, 2, 3), 12), (32, (1, 2, 3), 12), (64, (1, 2, 3), 12), (128, (1, 2, 3), 8)]
+PLAN = [(16, (1, 2, 3, 4), 12), (32, (1, 2, 3, 4), 12), (64, (1, 2, 3), 12), (128, (1, 2, 3), 8)]
 QUICK_PLAN = [(4, (1, 2), 2)]
 #: Candidates (best first) tried for a verified witness before lowering ``lo``.
 VERIFY_TRIES = 4
@@ -364,13 +364,55 @@ def plot(out: Path) -> None:
     plt.close(fig)
 
 
+def calibrate(out: Path) -> str:
+    """Heuristic against exact critical widths on the nets of ``records.jsonl``.
+
+    Every local record whose exact bisection closed (``hi_pass - lo_fail == 1``) is
+    searched again here (same net, same seed); the gap ``exact - heuristic`` per depth says
+    how far below the truth the search sits and whether that bias changes with depth.
+    """
+    exact = [r for r in _load(out / "records.jsonl") if r["mode"] == "local"]
+    lines = [
+        "| n | depth l | nets | median heuristic / exact | mean exact - heuristic (rows) "
+        "| equal | heuristic above exact (must be 0) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for n, d in sorted({(r["n"], r["depth"]) for r in exact}):
+        pairs = []
+        for r in exact:
+            b = r["bisection"]
+            if (r["n"], r["depth"]) != (n, d) or b["hi_pass"] is None:
+                continue
+            if b["hi_pass"] - b["lo_fail"] != 1:
+                continue
+            ws = weights(Config(n, d, "local", 1, 0.0), r["seed"])
+            pairs.append((critical_width(ws, n, r["seed"])["critical"], b["hi_pass"]))
+        if not pairs:
+            continue
+        gaps = [e - h for h, e in pairs]
+        lines.append(
+            f"| {n} | {d} | {len(pairs)} | {statistics.median(h / e for h, e in pairs):.3f} | "
+            f"{statistics.mean(gaps):.2f} | {sum(g == 0 for g in gaps)} | "
+            f"{sum(g < 0 for g in gaps)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="results/deep_theory")
     ap.add_argument("--quick", action="store_true", help="seconds-long smoke test")
     ap.add_argument("--max-n", type=int, default=None, help="only plan rows with n <= this")
     ap.add_argument("--analyse", action="store_true", help="tables and figure from records")
+    ap.add_argument(
+        "--calibrate", action="store_true", help="against the exact widths of records.jsonl"
+    )
     args = ap.parse_args()
+    if args.calibrate:
+        text = calibrate(Path(args.out))
+        (Path(args.out) / "heuristic_calibration.md").write_text(text, encoding="utf-8")
+        print(text)
+        return
     out = Path(args.out)
     plan = QUICK_PLAN if args.quick else PLAN
     plan = [p for p in plan if args.max_n is None or p[0] <= args.max_n]
