@@ -13,6 +13,7 @@ from math import comb
 
 import numpy as np
 import scipy.linalg
+from scipy.optimize import linprog
 
 from ..solvers import quiet_highs
 
@@ -91,27 +92,67 @@ def collision_from_cell_point(
 
     THEORY.md section 2: take ``d`` in ``null(W_A)`` and ``y = x + t d`` with
     ``0 < t < min_{i not in A} |<w_i,x>| / |<w_i,d>|``; we use half of that bound so
-    every inactive row stays strictly negative. Returns None if ``W_A`` has full rank.
+    every inactive row stays strictly negative. Rows with ``<w_i, x> = 0`` (a point on a
+    hyperplane, as with integer weights) must not turn positive: ``d`` is taken in their
+    null space too when the rank allows, else with the sign that keeps them non-positive.
+    Returns None if ``W_A`` has full rank or no direction keeps the zero rows off.
     """
     x = x / np.max(np.abs(x))  # homogeneity: present the pair at unit scale
     pre = weight @ x
+    scale = np.abs(weight) @ np.abs(x)
     active = pre > 0
+    zero = ~active & (np.abs(pre) <= 1e-12 * scale)
     n = weight.shape[1]
-    if active.any():
-        _, sing, vt = np.linalg.svd(weight[active], full_matrices=True)
-        rank = int(np.sum(sing > sing[0] * 1e-10)) if sing.size else 0
-        if rank >= n:
-            return None
-        d = vt[-1]
-    else:
-        d = np.eye(n)[0]
-    d = d / np.linalg.norm(d)
-    slope = weight[~active] @ d
-    room = np.abs(pre[~active])
-    moving = np.abs(slope) > 0
-    t = 0.5 * np.min(room[moving] / np.abs(slope[moving])) if moving.any() else np.linalg.norm(x)
+    d = _off_direction(weight[active], weight[zero], n)
+    if d is None:
+        return None
+    off = ~active & ~zero
+    slope = weight[off] @ d
+    room = np.abs(pre[off])
+    moving = slope > 0  # rows moving towards their hyperplane
+    t = 0.5 * np.min(room[moving] / slope[moving]) if moving.any() else np.linalg.norm(x)
     t = min(t, np.linalg.norm(x))
+    if zero.any() and np.all(weight[zero] @ d < 0):
+        # x sits on the hyperplanes of the zero rows; x + t d / 2 is strictly inside the
+        # same cell as y, so both points have unambiguous patterns for the exact check.
+        return x + 0.5 * t * d, x + t * d
     return x, x + t * d
+
+
+def _null_basis(rows: np.ndarray, n: int) -> np.ndarray:
+    """An orthonormal basis (columns) of the null space of ``rows``."""
+    if rows.shape[0] == 0:
+        return np.eye(n)
+    _, sing, vt = np.linalg.svd(rows, full_matrices=True)
+    rank = int(np.sum(sing > sing[0] * 1e-10)) if sing.size else 0
+    return vt[rank:].T
+
+
+def _off_direction(active: np.ndarray, zero: np.ndarray, n: int) -> np.ndarray | None:
+    """A unit ``d`` with ``active @ d = 0`` and ``zero @ d <= 0``, strictly negative where
+    possible (then ``y`` lies strictly inside a cell and its pattern is unambiguous);
+    None when ``active`` has full rank or every such ``d`` turns a zero row on."""
+    basis = _null_basis(active, n)
+    if basis.shape[1] == 0:
+        return None
+    if zero.shape[0] == 0:
+        return basis[:, -1]
+    # max s  s.t.  zero @ basis @ c <= -s,  -1 <= c <= 1,  s <= 1
+    slopes = zero @ basis
+    k = basis.shape[1]
+    res = linprog(
+        np.r_[np.zeros(k), -1.0],
+        A_ub=np.hstack([slopes, np.ones((slopes.shape[0], 1))]),
+        b_ub=np.zeros(slopes.shape[0]),
+        bounds=[(-1.0, 1.0)] * k + [(None, 1.0)],
+        method="highs",
+    )
+    if res.status == 0 and -res.fun > 1e-9:
+        d = basis @ res.x[:k]
+        return d / np.linalg.norm(d)
+    # No strict choice: keep the zero rows exactly at zero if the rank allows.
+    both = _null_basis(np.vstack([active, zero]), n)
+    return both[:, -1] if both.shape[1] else None
 
 
 @dataclass

@@ -92,3 +92,27 @@ def test_exact_certificates_on_small_injective_layers():
         result = GordanSearch(weight, exact_certificates=True).run()
         assert result.outcome in ("exhausted", "found")
         assert result.outcome == GordanSearch(weight).run().outcome
+
+
+def test_cell_point_on_a_hyperplane_still_gives_a_verified_witness():
+    # Integer rows: the search's cell point x = (-1, 0, 0) lies on the hyperplane of row
+    # 3 (pre-activation exactly 0). The witness direction must keep that row off, and the
+    # pair must sit strictly inside one cell, or the exact check rejects it (this layer
+    # used to come out unknown from both gordan and milp).
+    weight = np.array(
+        [
+            [1.0, 0.0, -1.0],
+            [1.0, 0.0, 0.0],
+            [0.0, -2.0, 2.0],
+            [-1.0, 2.0, -1.0],
+            [2.0, -2.0, 1.0],
+            [1.0, 1.0, -2.0],
+            [1.0, -1.0, 1.0],
+            [2.0, -2.0, -1.0],
+        ]
+    )
+    assert check_layer(weight, method="brute").certificate["p_star"] == 1
+    for method in ("gordan", "milp"):
+        verdict = check_layer(weight, method=method, exact_value=True)
+        assert verdict.status == "non-injective", method
+        assert verdict.verification["exact_ok"] and verdict.certificate["p_star"] == 1
