@@ -351,8 +351,13 @@ def plot(out: Path) -> None:
     axes[2].set(xscale="log", xlabel="n", ylabel="m_l,50 / m_1,50")
     axes[2].plot([], [], color="grey", ls="--", lw=0.8, label="local line, Gordon widths")
     axes[2].plot([], [], color="grey", ls=":", lw=0.8, label="local line, kernel widths")
-    for ax in axes:
-        ax.legend(fontsize=7)
+    ns_all = sorted({r["n"] for r in rows})
+    axes[1].set_ylim(0.5, 0.85)
+    axes[2].set_ylim(0.65, 1.06)
+    for ax, loc in zip(axes, ("lower right", "lower right", "lower left")):
+        ax.set_xticks(ns_all, [str(n) for n in ns_all])
+        ax.minorticks_off()
+        ax.legend(fontsize=6, loc=loc, ncol=1 if ax is axes[0] else 2)
     fig.suptitle(
         "Local critical width of the last layer, library heuristic (lower estimates, "
         "median over nets, bootstrap 95 %)",
