@@ -273,6 +273,10 @@ def comparison(recs: list[dict], old: list[dict]) -> list[str]:
 def summarise(out: Path) -> str:
     recs = _load(out / "heuristic_records.jsonl")
     lines = [
+        "Last-layer local critical widths from the library's deep heuristic "
+        "(`experiments/deep_expansion_heuristic.py`; verified witnesses, so each width is a "
+        "proven lower bound on the exact local one; docs/theory.md section 6c).",
+        "",
         "| n | depth l | nets | verified witnesses | median critical m_l / m_{l-1} "
         "[bootstrap 95 %] | m_l,50 / m_1,50 [bootstrap 95 %] | median s / net |",
         "|---|---|---|---|---|---|---|",
