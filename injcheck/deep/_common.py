@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
+from ..budget import Budget
 from ..exceptions import InvalidArgumentError
 from ..layers import Layer, architecture, is_homogeneous
 from ..verdict import Verdict
 from ..verify import WitnessCheck, verify_witness
+
+
+@dataclass
+class DeepRun:
+    """What every deep pipeline carries: the network, its input domain, the budget.
+
+    ``homogeneous``: bias-free with no box, the unit cube standing for R^n.
+    """
+
+    layers: Sequence[Layer]
+    lo: np.ndarray
+    hi: np.ndarray
+    homogeneous: bool
+    box: object
+    budget: Budget
+    threads: int
+
 
 #: Fraction of the time budget that bound tightening may use.
 BOUND_TIME_SHARE = 0.3

@@ -47,6 +47,7 @@ from ..verdict import Verdict
 from ..verify import WitnessCheck, verify_witness
 from ._common import (
     BOUND_TIME_SHARE,
+    DeepRun,
     bound_stats,
     input_domain,
     invalid_bounds,
@@ -68,16 +69,9 @@ PAIR_SHARE = 0.5
 
 
 @dataclass
-class _GlobalRun:
+class _GlobalRun(DeepRun):
     """One global check: the network, its domain, the budget and the report so far."""
 
-    layers: Sequence[Layer]
-    lo: np.ndarray
-    hi: np.ndarray
-    homogeneous: bool
-    box: object
-    budget: Budget
-    threads: int
     separation: float
     stats: dict = field(default_factory=dict)
     certificate: dict = field(default_factory=dict)

@@ -41,6 +41,7 @@ from ..verify import WitnessCheck, verify_witness
 from ._common import (
     BOUND_SAMPLE_TOL,
     BOUND_TIME_SHARE,
+    DeepRun,
     bound_stats,
     input_domain,
     invalid_bounds,
@@ -109,16 +110,9 @@ class StepResult:
 
 
 @dataclass
-class _LocalSearch:
+class _LocalSearch(DeepRun):
     """One local check: the network, its domain, the budget and what was found."""
 
-    layers: Sequence[Layer]
-    lo: np.ndarray
-    hi: np.ndarray
-    homogeneous: bool
-    box: object
-    budget: Budget
-    threads: int
     margin: float
     options: dict
     info: dict = field(default_factory=dict)
