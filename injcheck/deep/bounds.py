@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -67,7 +67,6 @@ class Bounds:
     lp_solves: int = 0
     lp_failures: int = 0
     seconds: float = 0.0
-    tightened: list[bool] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.lower)
@@ -252,13 +251,13 @@ def _back_substitute(layers, relax, k: int, sign: float, centre, radius) -> np.n
 def _lp_bounds(layers: Sequence[Layer], lo: np.ndarray, hi: np.ndarray, budget: Budget):
     """Interval bounds, then per-unit LP tightening of layers 2..l (one box)."""
     lower, upper = _interval(layers[:1], lo[None], hi[None])
-    bounds = Bounds([lower[0][0]], [upper[0][0]], lo, hi, tightened=[False])
+    bounds = Bounds([lower[0][0]], [upper[0][0]], lo, hi)
     for k in range(1, len(layers)):
         h_lo, h_hi = bounds.post(k - 1)
         low, up = _interval(layers[k : k + 1], h_lo[None], h_hi[None])
         bounds.lower.append(low[0][0])
         bounds.upper.append(up[0][0])
-        bounds.tightened.append(_tighten_layer(layers, bounds, k, budget))
+        _tighten_layer(layers, bounds, k, budget)
     return bounds
 
 
@@ -316,16 +315,16 @@ def _triangle_relaxation(layers: Sequence[Layer], bounds: Bounds, upto: int) -> 
     )
 
 
-def _tighten_layer(layers, bounds: Bounds, k: int, budget: Budget) -> bool:
-    """Two LPs per undecided unit of layer ``k``; False when one failed or time ran out."""
+def _tighten_layer(layers, bounds: Bounds, k: int, budget: Budget) -> None:
+    """Two LPs per undecided unit of layer ``k`` (a failed LP is counted in ``lp_failures``
+    and keeps the interval bound; none is started once the budget is spent)."""
     lp = _triangle_relaxation(layers, bounds, k)
     layer = layers[k]
     width_prev = layers[k - 1].weight.shape[0]
-    all_done = True
     for i in np.flatnonzero(bounds.state(k) == UNDECIDED):
         for sense in (1.0, -1.0):  # 1: minimise (lower bound), -1: maximise
             if budget.expired():
-                return False
+                return
             cost = np.zeros(lp.size)
             cost[lp.last_offset : lp.last_offset + width_prev] = sense * layer.weight[i]
             limit = budget.solver_seconds()
@@ -345,7 +344,6 @@ def _tighten_layer(layers, bounds: Bounds, k: int, budget: Budget) -> bool:
                 res = None
             if res is None or res.status != 0:
                 bounds.lp_failures += 1
-                all_done = False
                 continue  # keep the interval bound
             value = sense * float(res.fun) + layer.bias[i]
             slack = LP_SAFETY * (1.0 + abs(value))
@@ -353,7 +351,6 @@ def _tighten_layer(layers, bounds: Bounds, k: int, budget: Budget) -> bool:
                 bounds.lower[k][i] = max(bounds.lower[k][i], value - slack)
             else:
                 bounds.upper[k][i] = min(bounds.upper[k][i], value + slack)
-    return all_done
 
 
 def sampled_violation(

@@ -44,17 +44,14 @@ class Domain:
     def centres(self) -> tuple[np.ndarray, ...]:
         return tuple(0.5 * (lo + hi) for lo, hi in self.sides)
 
-    def side_widths(self) -> list[float]:
-        """The largest width of each side."""
-        return [float(np.max(hi - lo)) for lo, hi in self.sides]
-
     def width(self) -> float:
-        return max(self.side_widths())
+        """The largest width of any side."""
+        return max(float(np.max(hi - lo)) for lo, hi in self.sides)
 
     def volume(self) -> float:
         """Product of the sides' volumes, a degenerate (facet) coordinate counted as 1:
         the measure in which the share of the search space left open is counted."""
-        return float(np.prod([_box_volume(hi - lo) for lo, hi in self.sides]))
+        return float(np.prod([box_volumes(hi - lo) for lo, hi in self.sides]))
 
     def replace_side(self, index: int, box: Box) -> Domain:
         sides = list(self.sides)
@@ -62,8 +59,10 @@ class Domain:
         return Domain(tuple(sides), self.depth + 1)
 
 
-def _box_volume(widths: np.ndarray) -> float:
-    return float(np.prod(np.where(widths > 0, widths, 1.0)))
+def box_volumes(widths: np.ndarray) -> np.ndarray:
+    """Volumes of boxes from their widths (last axis), a degenerate (facet) coordinate
+    counted as 1."""
+    return np.prod(np.where(widths > 0, widths, 1.0), axis=-1)
 
 
 def bisect(lo: np.ndarray, hi: np.ndarray, coord: int) -> tuple[Box, Box]:

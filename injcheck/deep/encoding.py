@@ -135,7 +135,3 @@ def encode_copy(layers: Sequence[Layer], bounds: Bounds, x: cp.Variable, name: s
         copy.binaries.append(z)
         h = post
     return copy
-
-
-def box_constraints(x: cp.Variable, lo: np.ndarray, hi: np.ndarray) -> list:
-    return [x >= lo, x <= hi]

@@ -39,11 +39,6 @@ class LayerOne(str, Enum):
     UNDECIDED = "undecided"  # time-out, search trouble, or a witness that did not verify
 
 
-def applicable(layers: Sequence[Layer], box) -> bool:
-    """Bias-free network and no input box: layer 1 is the one-layer problem on R^n."""
-    return box is None and not any(layer.has_bias for layer in layers)
-
-
 def local_first_layer(
     layers: Sequence[Layer], budget: Budget
 ) -> tuple[LayerOne, WitnessCheck | None, dict]:

@@ -29,7 +29,7 @@ from ..budget import Budget
 from ..layers import Layer
 from .bounds import Bounds, compute_bounds
 from .certificates import Certificate
-from .domains import Box, Domain
+from .domains import Box, Domain, box_volumes
 
 Branching = Callable[[Domain, Sequence[Bounds], int], tuple[Domain, Domain]]
 
@@ -211,7 +211,7 @@ def _step(layers, batch, certificates, branching, bounding, limits, probe, resul
         for s in range(len(batch[0].sides))
     ]
     widths = np.max([np.max(hi - lo, axis=1) for lo, hi in sides], axis=0)
-    volumes = np.prod([_volumes(hi - lo) for lo, hi in sides], axis=0)
+    volumes = np.prod([box_volumes(hi - lo) for lo, hi in sides], axis=0)
     leaves = limits.leaves(widths, np.array([d.depth for d in batch]))
     bounds = bounding(layers, sides)
     open_index = np.arange(len(batch))
@@ -239,8 +239,3 @@ def _step(layers, batch, certificates, branching, bounding, limits, probe, resul
                 return
             continue
         state.stack.extend(branching(domain, bounds, i))
-
-
-def _volumes(widths: np.ndarray) -> np.ndarray:
-    """Volumes of boxes (rows), a degenerate (facet) coordinate counted as 1."""
-    return np.prod(np.where(widths > 0, widths, 1.0), axis=-1)
