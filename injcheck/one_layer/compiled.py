@@ -55,6 +55,10 @@ class CoreOptions:
         and cost 20-50% of it, a few milliseconds a layer, at n <= 8).
     warm_lp : bool
         Start each certificate LP from the previous LP's basis (else a cold two-phase LP).
+    transversal : bool
+        Where the packing stops exactly one certificate short, search the transversals of
+        the packed parts (one released row per part) against the other active certificates
+        (``_core/cellsearch.cpp``, ``transversal_bound``). Not used when writing proofs.
     """
 
     packing: bool = True
@@ -66,6 +70,7 @@ class CoreOptions:
     ls_size: int = 3
     ls_restarts: int | None = None
     warm_lp: bool = True
+    transversal: bool = True
 
 
 def check_certificate(weight: np.ndarray, support) -> np.ndarray | None:
@@ -143,6 +148,7 @@ class CompiledSearch:
             time_limit=self._seconds_left(),
             lower=self.lower,
             warm_lp=opts.warm_lp,
+            transversal=opts.transversal,
         )
 
     def improve(self, start) -> list[int]:

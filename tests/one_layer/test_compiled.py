@@ -23,6 +23,7 @@ SETTINGS = [
     CoreOptions(hs_room=6, hs_budget=5000, hs_rounds=5, hs_family=64, act_cap=50),
     CoreOptions(packing=False, act_cap=1),
     CoreOptions(warm_lp=False),  # every certificate LP cold (two-phase tableau)
+    CoreOptions(transversal=False),  # the packing alone decides where the search stops
 ]
 
 
@@ -89,6 +90,23 @@ def test_check_layer_engines_agree_at_larger_n(n):
         fast = check_layer(weight, method="gordan")
         slow = check_layer(weight, method="gordan-python")
         assert fast.status == slow.status != "unknown"
+
+
+@pytest.mark.parametrize("n", [9, 10])
+def test_transversal_bound_prunes_and_keeps_the_answer(n):
+    """Same outcome with and without the transversal bound, fewer nodes with it."""
+    for seed in range(3):
+        weight = injcheck.random_relu_net(n, [7 * n], seed=seed)[0].weight.detach().numpy()
+        weight = weight.astype(float)
+        runs = {
+            on: CompiledSearch(weight, limit=n - 1, options=CoreOptions(transversal=on)).run()
+            for on in (False, True)
+        }
+        assert runs[True].outcome == runs[False].outcome != "timeout"
+        assert runs[False].stats["pruned_by_transversal"] == 0
+        if runs[True].outcome == "exhausted":
+            assert runs[True].stats["pruned_by_transversal"] > 0
+            assert runs[True].stats["nodes"] < runs[False].stats["nodes"]
 
 
 def nongeneric_layers():
