@@ -126,7 +126,9 @@ def check(
         (the same search in pure Python, the reference), ``"milp"`` (CVXPY + HiGHS), ``"brute"`` (cell
         enumeration, ``n <= 3``), ``"heuristic"`` (batched witness search: ``non-injective``
         or ``unknown``, never ``injective``). Deep networks: see
-        :func:`injcheck.deep.check_deep`.
+        :func:`injcheck.deep.check_deep`; there ``"auto"`` runs the heuristic first on
+        bias-free nets without a box above ``n = 5`` (local) and ``n = 4`` (global), then
+        the exact checks with the time left (docs/deep_heuristic.md).
     time_limit : float, optional
         Wall-clock seconds; when exceeded the verdict is ``unknown``.
     x0 : array_like, optional

@@ -73,7 +73,10 @@ def register(subparsers) -> None:
         default="auto",
         help=(
             "auto, gordan, milp, brute, heuristic (one layer: batched witness search, "
-            "non-injective or unknown) or milp, brute, heuristic (deep, bias-free)"
+            "non-injective or unknown) or auto, milp, brute, heuristic (deep, bias-free). "
+            "auto runs the heuristic first above n = 10 (one layer; above n = 16 only the "
+            "heuristic), n = 5 (deep, local) and n = 4 (deep, global, bias-free), then the "
+            "exact search with the time left"
         ),
     )
     parser.add_argument("--x0", help="pointwise mode: the input, comma-separated")

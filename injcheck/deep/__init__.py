@@ -39,7 +39,13 @@ def check_deep(
         Validated layers (see :func:`injcheck.networks.as_layers`).
     mode : {"global", "local", "pointwise"}
     method : {"auto", "milp", "brute", "heuristic"}
-        ``auto``/``milp``: the checks of this package (exact searches, then MILPs).
+        ``milp``: the checks of this package (exact searches, then MILPs). ``auto``: the
+        same, except on bias-free nets without a box in local mode above ``n = 5`` and
+        global mode above ``n = 4`` (where the exact checks often time out), where the
+        heuristic search runs first with half of the budget: a verified witness is
+        the verdict, otherwise the exact checks run with the rest (``unknown`` on a
+        time-out). ``stats["auto"]["stages"]`` says which ran
+        (:func:`.heuristic_check.auto_plan`, docs/deep_heuristic.md).
         ``brute``: region enumeration by LPs, for ``n <= 3`` and a few dozen units only.
         ``heuristic``: batched witness search (bias-free, local/global; ``non-injective``
         with a verified witness or ``unknown``, :mod:`.heuristic_check`).
@@ -82,6 +88,40 @@ def check_deep(
         from .heuristic_check import check_heuristic
 
         return check_heuristic(layers, mode=mode, budget=budget, box=box)
+    if method == "auto":
+        return _check_auto(layers, mode, budget, x0, box, threads)
+    return _check_exact(layers, mode, budget, x0, box, threads)
+
+
+def _check_auto(layers, mode: str, budget: Budget, x0, box, threads: int) -> Verdict:
+    """``method="auto"``: the heuristic search first where the size rule says so
+    (:func:`.heuristic_check.auto_plan`), then the exact pipeline with what is left."""
+    from .heuristic_check import auto_heuristic, auto_plan
+
+    plan = auto_plan(layers, mode, box)
+    if plan is None:  # biases, a box, pointwise: the exact pipeline, as always
+        return _check_exact(layers, mode, budget, x0, box, threads)
+    if not plan:
+        verdict = _check_exact(layers, mode, budget, x0, box, threads)
+        verdict.stats = dict(verdict.stats or {}, auto={"stages": ["exact"]})
+        return verdict
+    found, summary = auto_heuristic(layers, mode=mode, budget=budget)
+    if found is not None:
+        found.stats["auto"] = {"stages": ["heuristic"], "heuristic": summary}
+        return found
+    verdict = _check_exact(layers, mode, budget, x0, box, threads)
+    verdict.stats = dict(verdict.stats or {}, auto={"stages": ["heuristic", "exact"]})
+    verdict.stats["auto"]["heuristic"] = summary
+    if summary["heuristic_count"] is not None:
+        # The search's bound, its own key (never an exact count): the sweep column.
+        verdict.certificate = dict(
+            verdict.certificate or {}, heuristic_count=summary["heuristic_count"]
+        )
+    return verdict
+
+
+def _check_exact(layers, mode: str, budget: Budget, x0, box, threads: int) -> Verdict:
+    """The exact pipeline of ``mode`` (``milp``; ``auto`` below its size rule)."""
     if mode == "global":
         from .global_check import check_global
 

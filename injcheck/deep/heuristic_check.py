@@ -17,7 +17,13 @@ Verification: up to ``RATIONAL_MAX_N`` inputs, :func:`injcheck.verify.verify_wit
 certified signs of their region (:func:`injcheck.deep.cell_signs.verify_deep_cell_witness`),
 and pairs still by :func:`verify_witness` (a fold has no cell-sign proof), which is slow
 at large ``n`` (``verification`` says which check ran). ``stats["best_counts"]`` are the
-per-layer best certified active counts, upper bounds on the minimum over open regions.
+per-layer best certified active counts, upper bounds on the minimum over open regions;
+``certificate["heuristic_count"]`` is their smallest (:func:`heuristic_count`).
+
+``method="auto"`` (:func:`auto_plan`, :func:`auto_heuristic`): on bias-free nets without a
+box, in local mode above ``n = 5`` and in global mode above ``n = 4``, this search runs
+first with ``AUTO_SHARE`` of the budget; a verified witness is the verdict, otherwise the
+exact pipeline runs with the rest (``unknown`` on a time-out, never a guess).
 """
 
 from __future__ import annotations
@@ -43,6 +49,16 @@ MAX_LOCAL_TRIES = 4
 MAX_PAIR_TRIES = 4
 #: Share of the budget the local search gets in global mode.
 LOCAL_SHARE = 0.4
+#: ``method="auto"`` runs the search first above these ``n`` (bias-free, no box): where
+#: the exact checks start to time out and the search finds witnesses they miss. Measured (docs/deep_heuristic.md; 20 s limit, widths 8n then
+#: ~0.55-0.6 x 8n, depth 2): local n = 6 decided 10/10 in 0.3-3 s, n = 7 1/10 (the search:
+#: witnesses on 4 of the 9 undecided, 0.3-1.7 s); global n = 4 decided 4/10 and the search
+#: found nothing more, n = 5 decided 3/6 (the search: 2 of the 3 undecided).
+AUTO_HEURISTIC_ABOVE_N = {"local": 5, "global": 4}
+#: Share of the budget the search gets in ``auto``; the exact pipeline gets the rest.
+AUTO_SHARE = 0.5
+#: Share of the search's budget the exact LP improvement may take, over all layers.
+POLISH_SHARE = 0.25
 
 
 def settings_for(arch: Sequence[int], **overrides) -> DeepSearchSettings:
@@ -62,6 +78,65 @@ def settings_for(arch: Sequence[int], **overrides) -> DeepSearchSettings:
     values = {"starts": 8, "steps": steps, "polish_time": polish}
     values.update(overrides)
     return DeepSearchSettings(**values)
+
+
+def _budgeted_settings(arch: Sequence[int], budget: Budget) -> DeepSearchSettings:
+    """:func:`settings_for`, with the exact LP improvement (which runs after the descent and
+    is not cut by its deadline) held to ``POLISH_SHARE`` of a limited budget."""
+    settings = settings_for(arch)
+    remaining = budget.remaining()
+    if remaining is None or settings.polish_time == 0:
+        return settings
+    per_layer = POLISH_SHARE * remaining / (len(arch) - 1)
+    return settings_for(arch, polish_time=min(settings.polish_time, per_layer))
+
+
+def heuristic_count(best_counts: Sequence[int | None]) -> int | None:
+    """The smallest per-layer best certified active count (None if no layer has one).
+
+    Each ``best_counts[k]`` is the active count of layer ``k + 1`` on an open region the
+    search reached, so the smallest is an upper bound on ``min_k min_R a_k(R)``, the
+    smallest active count of any layer on any open region: below ``n`` iff the net is
+    locally non-injective. It is the deep counterpart of the one-layer ``heuristic_count``
+    (an upper bound on ``P*``) and, like it, never reported as an exact value. In global mode it is
+    the same local bound; a global collision (a fold) may exist with every count ``>= n``.
+    """
+    known = [int(c) for c in best_counts if c is not None]
+    return min(known) if known else None
+
+
+def auto_plan(layers: Sequence[Layer], mode: str, box) -> bool | None:
+    """Whether ``method="auto"`` runs the search first: None where the rule does not apply
+    (biases, a box, pointwise mode: the exact pipeline as always), else ``n`` above
+    ``AUTO_HEURISTIC_ABOVE_N[mode]``."""
+    if mode not in AUTO_HEURISTIC_ABOVE_N or box is not None or not is_homogeneous(layers):
+        return None
+    return architecture(layers)[0] > AUTO_HEURISTIC_ABOVE_N[mode]
+
+
+def auto_heuristic(
+    layers: Sequence[Layer], *, mode: str, budget: Budget
+) -> tuple[Verdict | None, dict]:
+    """The search stage of ``method="auto"``: ``(verdict, summary)``.
+
+    The search gets ``AUTO_SHARE`` of the budget. The verdict is the search's when it
+    found a verified witness, else None (run the exact pipeline with what is left); the
+    summary (for ``stats["auto"]``) holds the stage's status, time, per-layer best counts
+    and its ``heuristic_count``.
+    """
+    start = time.perf_counter()
+    verdict = check_heuristic(layers, mode=mode, budget=budget.share(AUTO_SHARE))
+    summary = {
+        "status": verdict.status,
+        "time": time.perf_counter() - start,
+        "best_counts": verdict.stats["best_counts"],
+        "heuristic_count": verdict.certificate["heuristic_count"],
+    }
+    if verdict.status == "non-injective":
+        return verdict, summary
+    if verdict.verification is not None:
+        summary["failed_verification"] = verdict.verification.get("reason")
+    return None, summary
 
 
 def _verify_local(layers: Sequence[Layer], x: np.ndarray, y: np.ndarray) -> WitnessCheck:
@@ -213,7 +288,7 @@ def check_heuristic(
     _validate(layers, mode, box)
     budget = budget or Budget.unlimited()
     arch = architecture(layers)
-    settings = settings or settings_for(arch)
+    settings = settings or _budgeted_settings(arch, budget)
     start = time.perf_counter()
     share = budget.share(LOCAL_SHARE) if mode == "global" else budget
     found = search_local([layers], settings, time_limit=share.remaining())[0]
@@ -243,7 +318,10 @@ def check_heuristic(
         mode,
         "heuristic",
         arch,
-        certificate={"best_counts": found.best_counts},
+        certificate={
+            "best_counts": found.best_counts,
+            "heuristic_count": heuristic_count(found.best_counts),
+        },
         stats=stats,
         message=message,
         verification=None if check is None else check.to_dict(),
@@ -292,6 +370,7 @@ def _witness(check, layer, mode, arch, stats, start, found_by) -> Verdict:
         witness={"x": check.x.tolist(), "y": check.y.tolist()},
         certificate={
             "best_counts": stats["best_counts"],
+            "heuristic_count": heuristic_count(stats["best_counts"]),
             "found_by": found_by,
             # local: the first failing layer at the witness point, not proven the earliest
             # of the network; global: the first layer where h(x) and h(y) meet.
