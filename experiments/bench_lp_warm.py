@@ -8,7 +8,9 @@ nodes per CPU second, then medians. Options measured so far:
 * ``warm_lp``: certificate LPs cold (two-phase tableau) or warm-started (revised simplex
   from the previous LP's basis);
 * ``transversal``: the packing alone, or with the transversal bound where the packing
-  stops exactly one certificate short.
+  stops exactly one certificate short;
+* ``lp_branch``: branch on the smallest active certificate, or on the LP's when it has
+  fewer free rows.
 
 Rows are appended to ``--out`` (JSON lines) when given.
 
@@ -62,7 +64,9 @@ def main() -> None:
     parser.add_argument("--n", default="12", help="input sizes, e.g. 10,12")
     parser.add_argument("--ratios", default="6,7")
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--option", default="warm_lp", choices=["warm_lp", "transversal"])
+    parser.add_argument(
+        "--option", default="warm_lp", choices=["warm_lp", "transversal", "lp_branch"]
+    )
     parser.add_argument("--time-limit", type=float, default=900.0, help="seconds per search")
     parser.add_argument("--out", default=None, help="append rows to this JSON-lines file")
     args = parser.parse_args()

@@ -59,6 +59,9 @@ class CoreOptions:
         Where the packing stops exactly one certificate short, search the transversals of
         the packed parts (one released row per part) against the other active certificates
         (``_core/cellsearch.cpp``, ``transversal_bound``). Not used when writing proofs.
+    lp_branch : bool
+        Before branching, ask the LP for a certificate (least weight on the free rows) and
+        branch on it when it has fewer free rows than the smallest active one.
     """
 
     packing: bool = True
@@ -71,6 +74,7 @@ class CoreOptions:
     ls_restarts: int | None = None
     warm_lp: bool = True
     transversal: bool = True
+    lp_branch: bool = True
 
 
 def check_certificate(weight: np.ndarray, support) -> np.ndarray | None:
@@ -149,6 +153,7 @@ class CompiledSearch:
             lower=self.lower,
             warm_lp=opts.warm_lp,
             transversal=opts.transversal,
+            lp_branch=opts.lp_branch,
         )
 
     def improve(self, start) -> list[int]:

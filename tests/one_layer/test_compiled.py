@@ -24,6 +24,7 @@ SETTINGS = [
     CoreOptions(packing=False, act_cap=1),
     CoreOptions(warm_lp=False),  # every certificate LP cold (two-phase tableau)
     CoreOptions(transversal=False),  # the packing alone decides where the search stops
+    CoreOptions(lp_branch=False),  # branch on the smallest active certificate only
 ]
 
 

@@ -524,8 +524,9 @@ class Search {
  public:
   Search(py::array_t<double, py::array::c_style | py::array::forcecast> weight, int limit,
          bool packing, int hs_room, long hs_budget, int hs_rounds, int hs_family, int act_cap,
-         bool minimise, double time_limit, bool proof, int lower, bool warm_lp, bool transversal)
-      : proof_(proof && !minimise), transversal_(transversal),
+         bool minimise, double time_limit, bool proof, int lower, bool warm_lp, bool transversal,
+         bool lp_branch)
+      : proof_(proof && !minimise), transversal_(transversal), lp_branch_(lp_branch),
         limit_(limit), lower_(lower), packing_(packing), hs_room_(hs_room), hs_budget_(hs_budget),
         hs_rounds_(hs_rounds), hs_family_(hs_family), act_cap_(act_cap), minimise_(minimise) {
     auto w = weight.unchecked<2>();
@@ -861,7 +862,20 @@ class Search {
       // A witness set was recorded (with limit_ one below its count).
       if (verdict == 2 && (!minimise_ || limit_ < lower_)) return true;
     }
-    const Bits branch = and_not(pool_[sorted[0]], forbidden);
+    // Branch on the certificate with the fewest free rows: the smallest active one, or the
+    // LP's (least weight on free rows, often fewer of them; measured 1.1-1.2x at n = 12).
+    int branch_cert = sorted[0];
+    if (lp_branch_) {
+      const int c = new_certificate(allowed, forbidden);
+      const int free_rows = c < 0 ? 0 : popcount(and_not(pool_[c], forbidden));
+      if (c >= 0 && free_rows == 0) {
+        if (proof_) trace_.insert(trace_.end(), {kEmpty, c});
+        return false;
+      }
+      if (c >= 0 && free_rows < popcount(and_not(pool_[branch_cert], forbidden))) branch_cert = c;
+      if (c >= 0) act.push_back(c);
+    }
+    const Bits branch = and_not(pool_[branch_cert], forbidden);
     // Release first the rows that break the most active certificates.
     hits_.assign(m_, 0);
     for (int c : act) for_each_bit(pool_[c] & branch, [&](int i) { ++hits_[i]; });
@@ -869,7 +883,7 @@ class Search {
     for_each_bit(branch, [&](int i) { rows.emplace_back(-hits_[i], i); });
     std::stable_sort(rows.begin(), rows.end());
     if (proof_) {
-      trace_.insert(trace_.end(), {kBranch, sorted[0], static_cast<int>(rows.size())});
+      trace_.insert(trace_.end(), {kBranch, branch_cert, static_cast<int>(rows.size())});
       for (const auto& hr : rows) trace_.push_back(hr.second);
     }
     Bits child_forbidden = forbidden;
@@ -1112,6 +1126,7 @@ class Search {
   static constexpr int kBranch = 0, kEmpty = 1, kFull = 2, kPack = 3;
   bool proof_;
   bool transversal_;
+  bool lp_branch_;
   std::vector<int> trace_, pack_;
   std::vector<Bits> tr_family_;
   long pruned_tr_ = 0, tr_nodes_ = 0;
@@ -1168,11 +1183,12 @@ PYBIND11_MODULE(_cellsearch, mod) {
   mod.doc() = "Compiled core of the one-layer cell search (see cellsearch.cpp).";
   py::class_<Search>(mod, "Search")
       .def(py::init<py::array_t<double, py::array::c_style | py::array::forcecast>, int, bool, int,
-                    long, int, int, int, bool, double, bool, int, bool, bool>(),
+                    long, int, int, int, bool, double, bool, int, bool, bool, bool>(),
            py::arg("weight"), py::arg("limit"), py::arg("packing") = true, py::arg("hs_room") = 0,
            py::arg("hs_budget") = 0, py::arg("hs_rounds") = 0, py::arg("hs_family") = 256, py::arg("act_cap") = 1 << 30, py::arg("minimise") = false,
            py::arg("time_limit") = 0.0, py::arg("proof") = false, py::arg("lower") = 0,
-           py::arg("warm_lp") = true, py::arg("transversal") = true)
+           py::arg("warm_lp") = true, py::arg("transversal") = true,
+           py::arg("lp_branch") = true)
       .def("run",
            [](Search& s) {
              {
