@@ -139,7 +139,8 @@ def check(
     exact_value : bool
         One layer: compute ``P*(W)`` exactly instead of stopping once ``P* >= n`` is decided.
     threads : int
-        Solver threads (1 keeps sweeps reproducible and parallel).
+        Threads: HiGHS's for deep networks; for one layer the compiled search splits its
+        tree over them (same status for any number). 1 keeps sweeps parallel by process.
     proof : str, optional
         One layer, global mode: if the layer is injective (generic ``W``), write to this
         path a proof checkable by ``injcheck verify-proof`` (``certificate["proof"]``).
@@ -165,7 +166,7 @@ def check(
     start = time.perf_counter()
     budget = Budget.seconds(time_limit)  # the one budget of this call, down to every solver
     if one_layer:
-        verdict = _check_one_layer(layers[0].weight, method, budget, exact_value, proof)
+        verdict = _check_one_layer(layers[0].weight, method, budget, exact_value, proof, threads)
     else:
         verdict = _check_deep(layers, mode, method, budget, x0, box, threads)
     verdict.mode = mode
@@ -253,6 +254,7 @@ def _check_one_layer(
     budget: Budget,
     exact_value: bool,
     proof: str | None,
+    threads: int = 1,
 ) -> Verdict:
     """One bias-free layer, global/local mode: :func:`injcheck.one_layer.check_layer`.
 
@@ -265,7 +267,9 @@ def _check_one_layer(
         raise InvalidArgumentError(
             f"one-layer method must be one of {ONE_LAYER_METHODS}, got {method!r}"
         )
-    verdict = check_layer(weight, method=method, budget=budget, exact_value=exact_value)
+    verdict = check_layer(
+        weight, method=method, budget=budget, exact_value=exact_value, threads=threads
+    )
     if proof is not None:  # validated by the caller: global mode
         from .one_layer.proof import attach_proof
 

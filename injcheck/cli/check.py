@@ -87,6 +87,13 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--exact-value", action="store_true", help="one layer: compute P*(W) exactly"
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads: one layer, the exact search splits its tree over them (same verdict); "
+        "deep nets, HiGHS threads (default 1)",
+    )
     parser.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
     parser.set_defaults(handler=run)
 
@@ -115,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
     for flag, value in (("--time-limit", args.time_limit), ("--box", args.box)):
         if value is not None and not (np.isfinite(value) and value > 0):
             raise InvalidArgumentError(f"{flag} must be a positive number, got {value}")
+    if args.threads < 1:
+        raise InvalidArgumentError(f"--threads must be a positive integer, got {args.threads}")
     if args.arch is None and args.seed != 0:
         raise InvalidArgumentError("--seed only applies to random networks (--arch)")
     if args.weights is None and (args.layout is not None or args.trust_pickle):
@@ -143,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
         input_box=args.box,
         exact_value=args.exact_value,
         proof=args.proof,
+        threads=args.threads,
     )
     if args.json:
         print(verdict.to_json())

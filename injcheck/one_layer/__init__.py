@@ -88,7 +88,9 @@ def _verified(weight, method, pair, certificate, stats, solver_status) -> Verdic
 
 
 # --------------------------------------------------------------------------- gordan
-def _decide_gordan(weight, budget: Budget, exact_certificates=False, compiled=True) -> Verdict:
+def _decide_gordan(
+    weight, budget: Budget, exact_certificates=False, compiled=True, workers: int | None = None
+) -> Verdict:
     m, n = weight.shape
     gen = genericity(weight)
     criterion = "count" if gen.generic else "rank"
@@ -111,7 +113,7 @@ def _decide_gordan(weight, budget: Budget, exact_certificates=False, compiled=Tr
                 return verdict
     if compiled and gen.generic and core_applies(weight) and not exact_certificates:
         # Count budget only: a non-generic W always takes the rank form below.
-        search = CompiledSearch(weight, limit=n - 1, deadline=budget.deadline)
+        search = CompiledSearch(weight, limit=n - 1, deadline=budget.deadline, workers=workers)
     else:
         search = GordanSearch(
             weight,
@@ -331,6 +333,7 @@ def check_layer(
     time_limit: float | None = None,
     exact_value: bool = False,
     budget: Budget | None = None,
+    threads: int = 1,
 ) -> Verdict:
     """Decide injectivity of ``x -> ReLU(W x)`` (validated float64 ``W`` of shape ``(m, n)``).
 
@@ -347,6 +350,10 @@ def check_layer(
         Also compute ``P*(W)`` exactly (``certificate["p_star"]``).
     budget : Budget, optional
         The caller's time budget (:mod:`injcheck.budget`); overrides ``time_limit``.
+    threads : int
+        Above 1, the compiled decision search splits its tree over this many threads
+        (:class:`.compiled.CompiledSearch` ``workers``): the same status and, for any
+        ``threads >= 2``, the same witness.
 
     Returns
     -------
@@ -372,7 +379,8 @@ def check_layer(
         return _decide_milp(weight, budget, exact_value)
     compiled = method != "gordan-python"
     if not exact_value:
-        return _decide_gordan(weight, budget, compiled=compiled)
+        workers = threads if threads > 1 else None
+        return _decide_gordan(weight, budget, compiled=compiled, workers=workers)
     return _exact_value_gordan(weight, budget, compiled=compiled)
 
 

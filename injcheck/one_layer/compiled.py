@@ -102,10 +102,11 @@ class CompiledSearch:
         ``time.perf_counter()`` value at which to give up.
     options : CoreOptions
     workers : int or None
-        None: one search of the whole tree. An integer: the tree is split at the root
-        certificate into one subtree per row it releases, and the subtrees run on that
-        many threads (each with its own pool); the outcome and witness are the same for
-        any number of workers (the witness of the first subtree, in order, that has one).
+        None: one search of the whole tree. An integer: the tree is split two levels
+        below the root (about (n + 1)^2 / 2 subtrees, :meth:`_regions`), and the subtrees
+        run on that many threads, each taking the next one as it frees up (each with its
+        own pool); outcome, nodes and witness are the same for any number of workers (the
+        witness of the first subtree, in order, that has one).
     lower : int
         A proven bound ``P* >= lower``: minimising stops at a witness with ``lower`` rows.
     """
@@ -171,12 +172,40 @@ class CompiledSearch:
             [int(i) for i in start], opts.ls_size, restarts, LOCAL_SEARCH_SEED
         )
 
-    def _split(self) -> dict | None:
-        """Run the root's subtrees on ``workers`` threads; None when there is no split."""
-        root = self._core().root_certificate() if self.limit >= 1 else []
+    def _regions(self) -> list[tuple[list[int], list[int]]] | None:
+        """The subtrees two levels below the root, in the order of a serial search.
+
+        Child ``i`` of a node releases row ``i`` of a certificate that misses the node's
+        allowed rows and forbids the certificate's rows before it; every witness set below
+        the node contains a non-forbidden row of that certificate, so the children cover the
+        node. None when the root has no safe certificate (no split).
+        """
+        probe = self._core()
+        root = probe.certificate_at([], [])
         if not root:
             return None
-        regions = [([row], root[:i]) for i, row in enumerate(root)]
+        regions = []
+        for i, row in enumerate(root):
+            allowed, forbidden = [row], root[:i]
+            below = probe.certificate_at(allowed, forbidden) if self.limit >= 2 else None
+            if not below:  # no second level here: the core searches the whole child
+                regions.append((allowed, forbidden))
+                continue
+            free = [r for r in below if r not in forbidden]  # none free: the child is empty
+            regions += [(allowed + [r], forbidden + free[:j]) for j, r in enumerate(free)]
+        return regions
+
+    def _split(self) -> dict | None:
+        """Run the subtrees of :meth:`_regions` on ``workers`` threads (None: no split).
+
+        Threads take regions in order as they free up, so a large region does not hold the
+        others back; each region has its own core and pool, so outcome, node count and
+        witness (that of the first region in order that has one) do not depend on the
+        number of workers.
+        """
+        regions = self._regions() if self.limit >= 1 else None
+        if not regions:
+            return None
 
         def solve(region):
             core = self._core()

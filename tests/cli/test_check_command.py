@@ -40,6 +40,7 @@ def test_check_weights_files(tmp_path, capsys):
         (["check", "--arch", "5"], "at least one width"),
         (["check", "--arch", "2,4", "--time-limit", "-1"], "--time-limit"),
         (["check", "--arch", "2,4", "--box", "0"], "--box"),
+        (["check", "--arch", "2,4", "--threads", "0"], "--threads"),
         (["check", "--weights", "/definitely/missing.npy"], "not found"),
         (["check", "--arch", "2,4", "--mode", "pointwise"], "x0"),
         (["check"], "required"),

@@ -223,6 +223,18 @@ def test_split_tree_gives_the_same_result_for_any_worker_count(chunk):
     assert outcomes == {"found", "exhausted"}
 
 
+def test_threads_split_the_tree_two_levels_deep_with_the_same_verdict():
+    for seed in range(4):
+        weight = injcheck.random_relu_net(9, [54], seed=seed)[0].weight.detach().numpy()
+        weight = weight.astype(float)
+        serial = check_layer(weight, method="gordan")
+        split = injcheck.check(weight, method="gordan", threads=2)
+        assert split.status == serial.status != "unknown"
+        if "subtrees" in split.stats:  # a searched layer (the greedy settles some first)
+            assert split.stats["subtrees"] > weight.shape[1] + 1  # below the root's children
+            assert split.stats["workers"] == 2
+
+
 def test_start_at_checks_its_rows():
     core = _cellsearch.Search(layer(1, 3, 4), 2)
     with pytest.raises(ValueError):

@@ -605,10 +605,16 @@ class Search {
     for (int i : forbidden) set(start_forbidden_, check_row(i));
   }
 
-  // A safe-checked certificate with no row excluded (the root's), or an empty list.
-  std::vector<int> root_certificate() {
+  // A safe-checked certificate missing the allowed rows (least weight on the rows not
+  // forbidden), or an empty list when none exists (the allowed set is then a witness).
+  // Used to split the tree; the pool is left empty.
+  std::vector<int> certificate_at(const std::vector<int>& allowed,
+                                  const std::vector<int>& forbidden) {
+    Bits a = zero_bits(), f = zero_bits();
+    for (int i : allowed) set(a, check_row(i));
+    for (int i : forbidden) set(f, check_row(i));
     std::vector<int> rows;
-    const int c = new_certificate(zero_bits(), zero_bits());
+    const int c = new_certificate(a, f);
     if (c >= 0) for_each_bit(pool_[c], [&](int i) { rows.push_back(i); });
     pool_.clear();
     return rows;
@@ -1209,12 +1215,16 @@ PYBIND11_MODULE(_cellsearch, mod) {
            py::arg("start"), py::arg("size") = 3, py::arg("restarts") = 0, py::arg("seed") = 0)
       .def("trace", &Search::trace)
       .def("start_at", &Search::start_at, py::arg("allowed"), py::arg("forbidden"))
-      .def("root_certificate", [](Search& s) {
-        try {
-          return s.root_certificate();
-        } catch (const Trouble&) {
-          return std::vector<int>{};
-        }
-      });
+      .def(
+          "certificate_at",
+          [](Search& s, const std::vector<int>& allowed,
+             const std::vector<int>& forbidden) -> py::object {
+            try {
+              return py::cast(s.certificate_at(allowed, forbidden));
+            } catch (const Trouble&) {
+              return py::none();  // no safe certificate: the caller does not split here
+            }
+          },
+          py::arg("allowed"), py::arg("forbidden"));
   mod.def("check_certificate", &check_certificate, py::arg("weight"), py::arg("support"));
 }
