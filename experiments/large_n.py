@@ -25,12 +25,12 @@ import numpy as np
 
 #: (n, alphas, starts, steps) of the full run. The cost per layer grows like
 #: starts * steps * alpha n^2; on the shared 2-core machine (load 6-10) n = 1000 runs with 4
-#: starts and n = 2000 with 2 starts and one alpha (the budget, not the method, sets these).
+#: starts and n = 2000 with 2 starts (the budget, not the method, sets these).
 FULL = [
     (250, [4.0, 5.0, 5.5, 6.0, 6.25, 6.5, 6.75, 7.0, 7.5], 8, 1000),
     (500, [4.0, 5.0, 6.0, 6.25, 6.5, 7.0], 8, 1000),
     (1000, [5.0, 6.0, 6.25, 6.5, 7.0], 4, 1000),
-    (2000, [6.0], 2, 800),
+    (2000, [5.0, 6.0, 6.25, 6.5], 2, 800),
 ]
 FULL_EXACT = [(8, [3.0, 4.0, 5.0, 6.0, 7.0]), (10, [3.0, 4.0, 5.0, 6.0, 7.0])]
 QUICK = [(40, [3.0, 5.0, 7.0], 4, 300), (80, [5.0, 7.0], 4, 300)]
