@@ -452,7 +452,9 @@ bool certificate_is_safe(int n, const std::vector<double>& raw, const std::vecto
                          std::vector<double>& lam_out) {
   const int r = n + 1;
   if (static_cast<int>(support.size()) != r) return false;
-  std::vector<double> M(r * r), X(r * r, 0.0), LU(r * r);
+  // Scratch kept per thread (this runs for every new certificate: no allocation each time).
+  thread_local std::vector<double> M, X, LU, lam;
+  M.assign(r * r, 0.0), X.assign(r * r, 0.0), LU.assign(r * r, 0.0), lam.assign(r, 0.0);
   for (int i = 0; i < r; ++i)
     for (int j = 0; j < r; ++j) M[i * r + j] = i < n ? raw[support[j] * n + i] : 1.0;
   // Approximate inverse by Gauss-Jordan with partial pivoting.
@@ -490,7 +492,6 @@ bool certificate_is_safe(int n, const std::vector<double>& raw, const std::vecto
   }
   if (!(delta < 0.5)) return false;
   // lam~ = X e (last column of X), residual e - M lam~.
-  std::vector<double> lam(r);
   for (int i = 0; i < r; ++i) lam[i] = X[i * r + r - 1];
   double res = 0.0;
   for (int i = 0; i < r; ++i) {
