@@ -975,19 +975,20 @@ class Search {
   int transversal_bound(const Bits& allowed, int count, const Bits& forbidden,
                         const std::vector<int>& sorted, int max_lps) {
     const int parts = static_cast<int>(pack_.size());
-    std::vector<Bits> choice(parts);
-    for (int k = 0; k < parts; ++k) choice[k] = and_not(pool_[pack_[k]], forbidden);
+    // One slot of `parts` choices per depth; each level fixes one more part to a single
+    // row, so the depth is at most `parts`.
+    tr_choices_.resize(static_cast<size_t>(parts) * (parts + 1));
+    for (int k = 0; k < parts; ++k) tr_choices_[k] = and_not(pool_[pack_[k]], forbidden);
     tr_family_.clear();
     for (int c : sorted) tr_family_.push_back(and_not(pool_[c], forbidden));
     long budget = kTransversalNodes;
     int lps = kTransversalLPs - max_lps;  // LPs the search may still spend: max_lps
-    return transversal_search(choice, allowed, count, forbidden, budget, lps);
+    return transversal_search(0, parts, allowed, count, forbidden, budget, lps);
   }
 
   // Narrow the choices until every certificate of tr_family_ meets two parts' choices or
   // is settled; false when one meets none (no transversal is left).
-  bool propagate(std::vector<Bits>& choice) const {
-    const int parts = static_cast<int>(choice.size());
+  bool propagate(Bits* choice, int parts) const {
     for (bool changed = true; changed;) {
       changed = false;
       for (const Bits& f : tr_family_) {
@@ -1004,13 +1005,15 @@ class Search {
     return true;
   }
 
-  int transversal_search(std::vector<Bits> choice, const Bits& allowed, int count,
+  // The choices of this level are tr_choices_[depth * parts, (depth + 1) * parts).
+  int transversal_search(int depth, int parts, const Bits& allowed, int count,
                          const Bits& forbidden, long& budget, int& lps) {
     ++tr_nodes_;
     if (--budget < 0) return 0;
-    if (!propagate(choice)) return 1;
+    Bits* choice = &tr_choices_[static_cast<size_t>(depth) * parts];
+    if (!propagate(choice, parts)) return 1;
     int pick = -1, pick_size = 1 << 30;
-    for (int k = 0; k < static_cast<int>(choice.size()); ++k) {
+    for (int k = 0; k < parts; ++k) {
       const int s = popcount(choice[k]);
       if (s > 1 && s < pick_size) pick = k, pick_size = s;
     }
@@ -1018,25 +1021,26 @@ class Search {
       if (lps >= kTransversalLPs) return 0;
       ++lps;
       Bits trial = allowed;
-      for (const Bits& rows : choice) trial = or_bits(trial, rows);
+      for (int k = 0; k < parts; ++k) trial = or_bits(trial, choice[k]);
       const int c = new_certificate(trial, forbidden);
       if (c < 0) {
-        record(trial, count + static_cast<int>(choice.size()));
+        record(trial, count + parts);
         return 2;
       }
       const Bits f = and_not(pool_[c], forbidden);
       if (popcount(f) == 0) return 1;
       tr_family_.push_back(f);  // misses this choice, so propagation now fails
-      return propagate(choice) ? 0 : 1;
+      return propagate(choice, parts) ? 0 : 1;
     }
     const Bits rows = choice[pick];
+    Bits* below = choice + parts;
     int result = 1;
     for_each_bit(rows, [&](int i) {
       if (result != 1) return;
-      std::vector<Bits> narrowed = choice;
-      narrowed[pick] = zero_bits();
-      set(narrowed[pick], i);
-      const int r = transversal_search(narrowed, allowed, count, forbidden, budget, lps);
+      std::copy(choice, choice + parts, below);
+      below[pick] = zero_bits();
+      set(below[pick], i);
+      const int r = transversal_search(depth + 1, parts, allowed, count, forbidden, budget, lps);
       if (r != 1) result = r;
     });
     return result;
@@ -1154,7 +1158,7 @@ class Search {
   bool transversal_;
   bool lp_branch_;
   std::vector<int> trace_, pack_;
-  std::vector<Bits> tr_family_;
+  std::vector<Bits> tr_family_, tr_choices_;
   long pruned_tr_ = 0, tr_nodes_ = 0;
   int m_ = 0, n_ = 0;
   int limit_;
