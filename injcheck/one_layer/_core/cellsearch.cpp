@@ -15,11 +15,14 @@
 //   * active certificates are kept incrementally: a child inherits its parent's list
 //     minus the certificates containing the released row, and scans only the pool entries
 //     added since the parent scanned;
-//   * bounds: disjoint packing (as gordan.py), the transversal bound where the packing
-//     falls one certificate short (transversal_bound), and an exact hitting-set bound over the
-//     active certificates (a small branch and bound on bitsets with a node budget), with
-//     an implicit-hitting-set loop: a hitting set found there is tested by the LP and
-//     either is a witness or yields a new certificate that joins the family.
+//   * bounds: disjoint packing (as gordan.py); the transversal bound where the packing
+//     falls one certificate short of a prune (transversal_bound); and, off by default, an
+//     exact hitting-set bound over the active certificates (a small branch and bound on
+//     bitsets with a node budget). Both integral bounds run an implicit-hitting-set loop:
+//     a candidate set is tested by the LP and either is a witness or yields a new
+//     certificate that joins the family;
+//   * branching on the certificate with the fewest free rows, the smallest active one or
+//     the LP's (least weight on the free rows), whichever is smaller;
 //   * for P*: a proven lower bound that ends a minimisation, and a local search (improve)
 //     that gives the upper bound and polishes every witness found while minimising.
 // Witnesses are returned as allowed sets; Python turns them into points and verifies them.
