@@ -61,7 +61,8 @@ class CoreOptions:
         (``_core/cellsearch.cpp``, ``transversal_bound``). Not used when writing proofs.
     lp_branch : bool
         Before branching, ask the LP for a certificate (least weight on the free rows) and
-        branch on it when it has fewer free rows than the smallest active one.
+        branch on it when it has fewer free rows than the smallest active one. Not used
+        when writing proofs (each extra certificate costs rational arithmetic there).
     """
 
     packing: bool = True

@@ -883,7 +883,7 @@ class Search {
     // Branch on the certificate with the fewest free rows: the smallest active one, or the
     // LP's (least weight on free rows, often fewer of them; measured 1.1-1.2x at n = 12).
     int branch_cert = sorted[0];
-    if (lp_branch_) {
+    if (lp_branch_ && !proof_) {  // in a proof every extra certificate costs rationals
       const int c = new_certificate(allowed, forbidden);
       const int free_rows = c < 0 ? 0 : popcount(and_not(pool_[c], forbidden));
       if (c >= 0 && free_rows == 0) {
@@ -948,7 +948,8 @@ class Search {
     }
     // Three or more parts short, the LP extension almost never reaches room + 1 (n = 13:
     // 90 of 4,000 tries) and its LPs cost more than the few subtrees it prunes (1.1x).
-    if (room - count >= kExtendWithin) return false;
+    // (Proofs: always extended, since a pruned node is a smaller proof than its subtree.)
+    if (!proof_ && room - count >= kExtendWithin) return false;
     Bits excluded = or_bits(allowed, used);
     while (count <= room) {
       const int c = new_certificate(excluded, forbidden);
