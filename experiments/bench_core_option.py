@@ -14,8 +14,8 @@ nodes per CPU second, then medians. Options measured so far:
 
 Rows are appended to ``--out`` (JSON lines) when given.
 
-    python experiments/bench_lp_warm.py --n 12 --ratios 6,7 --seeds 5
-    python experiments/bench_lp_warm.py --option transversal --n 10,12,14 --seeds 3 \\
+    python experiments/bench_core_option.py --n 12 --ratios 6,7 --seeds 5
+    python experiments/bench_core_option.py --option transversal --n 10,12,14 --seeds 3 \\
         --out results/one_layer/transversal.jsonl
 """
 
