@@ -885,13 +885,12 @@ class Search {
     int branch_cert = sorted[0];
     if (lp_branch_ && !proof_) {  // in a proof every extra certificate costs rationals
       const int c = new_certificate(allowed, forbidden);
-      const int free_rows = c < 0 ? 0 : popcount(and_not(pool_[c], forbidden));
-      if (c >= 0 && free_rows == 0) {
-        if (proof_) trace_.insert(trace_.end(), {kEmpty, c});
-        return false;
+      if (c >= 0) {
+        const int free_rows = popcount(and_not(pool_[c], forbidden));
+        if (free_rows == 0) return false;  // a certificate of forbidden rows only
+        if (free_rows < popcount(and_not(pool_[branch_cert], forbidden))) branch_cert = c;
+        act.push_back(c);
       }
-      if (c >= 0 && free_rows < popcount(and_not(pool_[branch_cert], forbidden))) branch_cert = c;
-      if (c >= 0) act.push_back(c);
     }
     const Bits branch = and_not(pool_[branch_cert], forbidden);
     // Release first the rows that break the most active certificates.
