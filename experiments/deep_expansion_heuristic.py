@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from deep_expansion import Config, weights  # noqa: E402
+from deep_expansion import Config, latest, weights  # noqa: E402
 
 from injcheck.deep.cell_signs import certified_signs  # noqa: E402
 from injcheck.deep.heuristic import polish_layer, search_local  # noqa: E402
@@ -380,7 +380,7 @@ def calibrate(out: Path) -> str:
     searched again here (same net, same seed); the gap ``exact - heuristic`` per depth says
     how far below the truth the search sits and whether that bias changes with depth.
     """
-    exact = [r for r in _load(out / "records.jsonl") if r["mode"] == "local"]
+    exact = [r for r in latest(_load(out / "records.jsonl")) if r["mode"] == "local"]
     lines = [
         "| n | depth l | nets | median heuristic / exact | mean exact - heuristic (rows) "
         "| equal | heuristic above exact (must be 0) |",

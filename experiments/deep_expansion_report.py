@@ -192,7 +192,9 @@ def sandwich_rows(records: list[dict]) -> list[dict]:
     for r in records:
         if r["mode"] != "global" or r["n"] != 2 or "bisection" not in r:
             continue
-        cfg = Config(r["n"], r["depth"], r["mode"], r["seeds"], r["time_limit"])
+        cfg = Config(
+            r["n"], r["depth"], r["mode"], r["seeds"], r["time_limit"], r.get("method", "auto")
+        )
         counts = min_counts(weights(cfg, r["seed"]))
         g = r["bisection"]
         exact = g["hi_pass"] is not None and g["hi_pass"] - g["lo_fail"] == 1

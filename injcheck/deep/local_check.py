@@ -56,9 +56,14 @@ from .witness import null_step, pattern_at
 
 #: Share of the remaining time that input splitting may use on one facet.
 SPLIT_SHARE = 0.6
-#: Bisections per free input coordinate, and boxes per facet, before a box is a leaf.
+#: Bisections per free input coordinate before a box is a leaf.
 SPLIT_DEPTH_PER_DIM = 12
-SPLIT_MAX_BOXES = 100_000
+#: Boxes per facet before the facet goes to the MILP. None: no cap, only the time
+#: budget. The search is depth-first, so memory stays at depth x batch boxes; a cap of
+#: 100,000 sent n = 7, widths 56,42 facets to a MILP that never finished (unknown at
+#: 300 s), while the uncapped split proves them exactly with 0.5-1.1 million boxes in
+#: 15-30 CPU s (docs/deep.md, "Speed").
+SPLIT_MAX_BOXES: int | None = None
 #: A facet with more leaves than this gets one MILP on the whole facet instead.
 LEAF_MILPS = 16
 

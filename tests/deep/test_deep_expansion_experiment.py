@@ -140,3 +140,24 @@ def test_heuristic_quick_mode_runs_and_resumes(tmp_path):
     assert "| 4 | 2 |" in (tmp_path / "heuristic_summary.md").read_text()
     subprocess.run(cmd, check=True, capture_output=True, timeout=120)
     assert len(open(tmp_path / "heuristic_records.jsonl").read().splitlines()) == len(recs)
+
+
+def test_rerun_policy_reruns_undecided_seeds_at_a_longer_limit():
+    """An undecided record is rerun by a config with a longer limit or another method;
+    a decided one never; the later record supersedes the earlier."""
+    cfg_short = dx.Config(6, 2, "local", 4, 20.0)
+    cfg_long = dx.Config(6, 2, "local", 4, 120.0, "milp")
+    undecided = {
+        "key": cfg_short.key,
+        "seed": 0,
+        "time_limit": 20.0,
+        "prefix": {"status": "injective"},
+        "bisection": {"checks": [{"status": "non-injective"}, {"status": "unknown"}]},
+    }
+    decided = {**undecided, "bisection": {"checks": [{"status": "injective"}]}}
+    assert dx.settled(undecided, cfg_short)
+    assert not dx.settled(undecided, cfg_long)
+    assert dx.settled(decided, cfg_long)
+    rerun = {**decided, "time_limit": 120.0, "method": "milp"}
+    other = {**decided, "seed": 1}
+    assert dx.latest([undecided, other, rerun]) == [rerun, other]
