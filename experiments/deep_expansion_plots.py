@@ -69,6 +69,10 @@ def plot_transitions(groups, lines, out: Path, mode: str) -> None:
     _save(fig, out, f"transition_{mode}")
 
 
+#: Brackets of alpha_50 wider than this (in m_k / m_{k-1}) say nothing and are not drawn.
+MAX_BAR = 0.4
+
+
 def plot_alpha50(summary, lines, out: Path) -> None:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
     base = {(s["mode"], s["n"]): s["alpha50"] for s in summary if s["depth"] == 1}
@@ -81,11 +85,21 @@ def plot_alpha50(summary, lines, out: Path) -> None:
             if not rows:
                 continue
             ks = [s["depth"] for s in rows]
-            a1.plot(ks, [s["alpha50"] for s in rows], mk, label=f"{mode} n={n}")
+            (line,) = a1.plot(ks, [s["alpha50"] for s in rows], mk, label=f"{mode} n={n}")
             b = base.get((mode, n), math.nan)
-            a2.plot(
-                ks, [s["alpha50"] * s["m_prev"] / (b * n) for s in rows], mk, label=f"{mode} n={n}"
-            )
+            scale = [s["m_prev"] / (b * n) for s in rows]
+            a2.plot(ks, [s["alpha50"] * c for s, c in zip(rows, scale)], mk, label=f"{mode} n={n}")
+            # undecided checks: the bracket (counted injective .. non-injective) as a bar
+            for s, c in zip(rows, scale):
+                lo, hi = (
+                    s.get("alpha50_bracket_lo", math.nan),
+                    s.get("alpha50_bracket_hi", math.nan),
+                )
+                if s["undecided_nets"] and hi - lo <= MAX_BAR:  # False for NaN
+                    for ax, f in ((a1, 1.0), (a2, c)):
+                        ax.vlines(
+                            s["depth"], lo * f, hi * f, color=line.get_color(), lw=3, alpha=0.4
+                        )
     b1 = _theory(lines, 1).get("weak", math.nan)
     for notion in ("weak", "strong"):
         ks = [k for k in range(2, 5) if notion in _theory(lines, k)]
@@ -97,7 +111,11 @@ def plot_alpha50(summary, lines, out: Path) -> None:
     a1.axhline(1.0, color="grey", lw=0.8)
     a1.set_ylabel("alpha_50 = m_k / m_{k-1} at P = 1/2")
     a2.set_ylabel("m_k,50 / m_1,50 (one layer, same n, same notion)")
-    a1.set_title("needed m_k / m_{k-1}, measured at small n")
+    a1.set_title(
+        "needed m_k / m_{k-1}, measured at small n\n"
+        "(bars: undecided checks counted either way; <= 0.4 wide)",
+        fontsize=10,
+    )
     a2.set_title("relative to a first layer at the same n")
     for ax in (a1, a2):
         ax.set_xlabel("layer k (earlier layers at 8n)")

@@ -35,8 +35,14 @@ def group(records: list[dict]) -> dict[str, list[dict]]:
     return dict(sorted(out.items()))
 
 
-def curve(recs: list[dict], which: str = "bisection") -> list[dict]:
-    """P(injective) at each width of the last layer, over seeds with an injective prefix."""
+def curve(recs: list[dict], which: str = "bisection", unknown_as: str | None = None) -> list[dict]:
+    """P(injective) at each width of the last layer, over seeds with an injective prefix.
+
+    ``unknown_as="inj"`` or ``"non"`` counts a width left undecided as that outcome. A
+    seed's widths are monotone (nested rows), so its undecided widths lie between its last
+    failing and first passing width, and the two choices bound every curve consistent
+    with the data: the bracket of alpha_50 (``summary_rows``).
+    """
     valid = [r[which] for r in recs if which in r]
     if not valid:
         return []
@@ -44,6 +50,8 @@ def curve(recs: list[dict], which: str = "bisection") -> list[dict]:
     rows = []
     for m in range(r0["n"], r0["m_max"] + 1):
         states = [_state(b, m) for b in valid]
+        if unknown_as is not None:
+            states = [unknown_as if st == "unk" else st for st in states]
         inj, non, unk = states.count("inj"), states.count("non"), states.count("unk")
         dec = inj + non
         lo, hi = wilson_interval(inj, dec) if dec else (math.nan, math.nan)
@@ -76,22 +84,35 @@ def alpha50(rows: list[dict]) -> float:
     return math.nan
 
 
-def alpha50_interval(recs: list[dict], reps: int = 400, seed: int = 0) -> tuple[float, float]:
-    """Bootstrap 95 % interval of alpha_50 over nets (resampled with replacement)."""
+def alpha50_interval(
+    recs: list[dict], reps: int = 400, seed: int = 0, censored: bool = False
+) -> tuple[float, float]:
+    """Bootstrap 95 % interval of alpha_50 over nets (resampled with replacement).
+
+    ``censored``: the low end from the curves with undecided widths counted injective,
+    the high end with them counted non-injective (same resamples), so the interval holds
+    both the sampling error and the undecided checks.
+    """
     import numpy as np
 
     valid = [r for r in recs if "bisection" in r]
     if len(valid) < 3:
         return math.nan, math.nan
     rng = np.random.default_rng(seed)
-    vals = []
+    lows, highs = [], []
     for _ in range(reps):
         pick = [valid[i] for i in rng.integers(0, len(valid), len(valid))]
-        vals.append(alpha50(curve(pick)))
-    vals = [v for v in vals if not math.isnan(v)]
-    if len(vals) < reps * 0.9:  # too many resamples never reach 1/2: no interval
+        if censored:
+            lows.append(alpha50(curve(pick, unknown_as="inj")))
+            highs.append(alpha50(curve(pick, unknown_as="non")))
+        else:
+            lows.append(alpha50(curve(pick)))
+    highs = highs or lows
+    lows = [v for v in lows if not math.isnan(v)]
+    highs = [v for v in highs if not math.isnan(v)]
+    if min(len(lows), len(highs)) < reps * 0.9:  # resamples that never reach 1/2
         return math.nan, math.nan
-    return float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5))
+    return float(np.percentile(lows, 2.5)), float(np.percentile(highs, 97.5))
 
 
 def binding(recs: list[dict]) -> dict:
@@ -127,9 +148,10 @@ def summary_rows(groups: dict[str, list[dict]]) -> list[dict]:
         cur = curve(recs)
         valid = [r for r in recs if "bisection" in r]
         undecided = sum(1 for r in valid if r["bisection"]["unknown_at"])
-        # the share among decided nets is biased when many are undecided: no alpha_50 then
+        # the share among decided nets is biased when many are undecided: no point
+        # estimate then, only the bracket (undecided widths counted either way)
         trusted = bool(valid) and undecided <= len(valid) / 4
-        ci = alpha50_interval(recs) if trusted else (math.nan, math.nan)
+        ci = alpha50_interval(recs, censored=undecided > 0)
         row = {
             "key": key,
             "mode": r0["mode"],
@@ -142,6 +164,8 @@ def summary_rows(groups: dict[str, list[dict]]) -> list[dict]:
             "unknown_checks": sum(len(r.get("bisection", {}).get("unknown_at", [])) for r in recs),
             "undecided_nets": undecided,
             "alpha50": alpha50(cur) if trusted else math.nan,
+            "alpha50_bracket_lo": alpha50(curve(recs, unknown_as="inj")),
+            "alpha50_bracket_hi": alpha50(curve(recs, unknown_as="non")),
             "alpha50_lo": ci[0],
             "alpha50_hi": ci[1],
             "median_seconds": statistics.median(r["wall"] for r in recs),
@@ -252,7 +276,9 @@ def summary_markdown(summary: list[dict], sandwich: list[dict]) -> str:
         f"Machine: {cpu_model()}, 2 workers, shared with other jobs.",
         "",
         "| notion | n | depth l | nets (prefix injective) | prefix not injective / undecided | "
-        "nets with an undecided check | alpha_50 = m_l/m_{l-1} [bootstrap 95 %] | m_l,50 / m_1,50 | local alpha_50, same nets "
+        "nets with an undecided check | alpha_50 = m_l/m_{l-1} [bootstrap 95 %] (with "
+        "undecided checks: its values with them counted injective / not, and an interval "
+        "holding both) | m_l,50 / m_1,50 | local alpha_50, same nets "
         "| fold / rank loss / undecided |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -264,11 +290,15 @@ def summary_markdown(summary: list[dict], sandwich: list[dict]) -> str:
             if s["mode"] == "global" and s["depth"] > 1
             else ""
         )
-        a50 = (
-            "too many undecided"
-            if math.isnan(s["alpha50"])
-            else f"{s['alpha50']:.3f} [{_f(s['alpha50_lo'])}, {_f(s['alpha50_hi'])}]"
-        )
+        ci = f"[{_f(s['alpha50_lo'])}, {_f(s['alpha50_hi'])}]"
+        if s["undecided_nets"] == 0:
+            a50 = f"{_f(s['alpha50'])} {ci}"
+        else:  # undecided widths counted injective / non-injective, and the 95 % interval
+            point = "" if math.isnan(s["alpha50"]) else f"{s['alpha50']:.3f}, "
+            a50 = (
+                f"{point}between {_f(s['alpha50_bracket_lo'])} and "
+                f"{_f(s['alpha50_bracket_hi'])}, {ci}"
+            )
         lines.append(
             f"| {s['mode']} | {s['n']} | {s['depth']} | {s['seeds'] - s['prefix_not_injective']} | "
             f"{s['prefix_not_injective']} | {s['undecided_nets']} | {a50} | "
