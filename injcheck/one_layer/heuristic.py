@@ -4,8 +4,14 @@ A point ``x`` in an open cell of the arrangement of ``W`` with fewer than ``n`` 
 non-negative is a proof that ``x -> ReLU(W x)`` is not injective (THEORY.md section 2),
 at any size. This module searches for such cells; it proves nothing when it fails.
 
-Two stages:
+Two stages (three with ``init="amp"``):
 
+0. **Staged AMP start** (``init="amp"``, optional): generalised approximate message passing
+   for the Gibbs measure ``exp(-beta * count)`` on the sphere, run in stages: each stage
+   adds an increment orthogonal to the point built so far, with the remaining norm as its
+   prior variance and a larger ``beta`` (an incremental, IAMP-like path from the centre
+   of the sphere to its surface). Its end points are the starts of the descent
+   (equations: docs/heuristic.md).
 1. **Annealed window descent** (torch, batched over networks and random starts):
    normalised Riemannian gradient steps on the sphere for the ramp surrogate
    ``sum_i clip((h_i + margin) / width, 0, 1)`` of the count ``#{i : h_i >= 0}``
@@ -39,9 +45,27 @@ from ..verify import exact_signs
 if TYPE_CHECKING:  # torch is imported where the search runs
     import torch
 
-__all__ = ["SearchSettings", "CellSearch", "search_cells", "polish_cell", "resolve_device"]
+__all__ = [
+    "SearchSettings",
+    "CellSearch",
+    "search_cells",
+    "polish_cell",
+    "resolve_device",
+    "amp_starts",
+]
 
 SURROGATES = ("ramp", "sigmoid", "log")
+INITS = ("random", "amp")
+
+#: First AMP stage: beta rises linearly from 0.1 to AMP_FIRST_BETA over AMP_FIRST_ITERS
+#: iterations (at alpha = 5 the plain, replica-symmetric AMP stays stable up to beta ~ 3.6).
+AMP_FIRST_BETA = 3.3
+AMP_FIRST_ITERS = 800
+#: AMP runs per layer in ``settings_for(..., init="amp")`` (measured at n = 1000: docs).
+AMP_STARTS = 4
+#: Stages stop once every start has less than this fraction of its squared norm left.
+AMP_VSTOP = 1e-4
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
 @dataclass(frozen=True)
@@ -68,6 +92,18 @@ class SearchSettings:
         torch device, ``"cpu"`` or ``"cuda"``.
     seed : int
         Seed of the random starts (drawn on the CPU, so every device sees the same starts).
+    init : {"random", "amp"}
+        Starts of the descent: uniform on the sphere, or the end points of the staged AMP
+        (one AMP run per start; use ``width_start=0.5, step_start=0.05`` after it, as
+        :func:`settings_for` does).
+    amp_stages : int
+        AMP stages after the first, at ``beta`` geometric from 3.5 to ``amp_beta_max``.
+    amp_iters : int
+        AMP iterations per stage.
+    amp_beta_max : float
+        ``beta`` of the last stage.
+    amp_damping : float
+        Damping of the AMP updates (1 = none).
     """
 
     starts: int = 16
@@ -81,12 +117,23 @@ class SearchSettings:
     polish_time: float = 0.0
     device: str = "cpu"
     seed: int = 0
+    init: str = "random"
+    amp_stages: int = 40
+    amp_iters: int = 150
+    amp_beta_max: float = 300.0
+    amp_damping: float = 0.15
 
     def __post_init__(self) -> None:
         if self.surrogate not in SURROGATES:
             raise InvalidArgumentError(
                 f"surrogate must be one of {SURROGATES}, got {self.surrogate!r}"
             )
+        if self.init not in INITS:
+            raise InvalidArgumentError(f"init must be one of {INITS}, got {self.init!r}")
+        if self.amp_stages < 0 or self.amp_iters < 1 or self.amp_beta_max < 3.5:
+            raise InvalidArgumentError("amp_stages >= 0, amp_iters >= 1, amp_beta_max >= 3.5")
+        if not 0 < self.amp_damping <= 1:
+            raise InvalidArgumentError("amp_damping must lie in (0, 1]")
         if self.starts < 1 or self.steps < 1:
             raise InvalidArgumentError("starts and steps must be positive integers")
         positive = (self.width_start, self.width_end, self.step_start, self.step_end)
@@ -199,6 +246,83 @@ def _descend(rows, x, settings: SearchSettings, deadline: float | None):
     return best_x, done
 
 
+def _amp_channel(p, tp, z0, beta: float):
+    """GAMP output function ``g`` and its derivative for the channel ``exp(-beta 1[z > 0])``
+    with ``z = z0 + N(p, tp)``: ``g = d/dp log Z``, ``Z = Phi(-u) + e^-beta Phi(u)``,
+    ``u = (z0 + p) / sqrt(tp)``; computed in logs so that large ``beta`` and ``|u|`` stay finite."""
+    import torch
+
+    sq = tp.sqrt()
+    u = (z0 + p) / sq
+    log_z = torch.logaddexp(torch.special.log_ndtr(-u), torch.special.log_ndtr(u) - beta)
+    g = math.expm1(-beta) * torch.exp(-0.5 * u * u - _LOG_SQRT_2PI - log_z) / sq
+    return g, -g * u / sq - g * g
+
+
+def _amp_stage(a, x0, v, betas, damping: float, noise, deadline: float | None):
+    """One AMP stage: the increment (orthogonal to ``x0``, prior variance ``v`` a coordinate)
+    for the Gibbs measure ``exp(-beta * #{i : <a_i, x0 + x> > 0})``; ``a`` holds unit rows,
+    fields are ``N(0, 1)`` on the sphere of radius ``sqrt(n)``. Shapes: ``a (B, m, n)``,
+    ``x0, noise (B, S, n)``, ``v (B, S, 1)``."""
+    import torch
+
+    m, n = a.shape[1:]
+    at = a.transpose(1, 2)
+    z0 = torch.bmm(x0, at)
+    e0 = x0 / x0.norm(dim=-1, keepdim=True).clamp_min(1e-300)
+
+    def orth(r):
+        return r - (r * e0).sum(-1, keepdim=True) * e0
+
+    xh = orth(noise) * 0.01 * v.sqrt()
+    tx, s = v.clone(), torch.zeros_like(z0)
+    for t, beta in enumerate(betas):
+        p = torch.bmm(xh, at) - tx * s
+        g, gp = _amp_channel(p, tx, z0, float(beta))
+        s = g if t == 0 else damping * g + (1 - damping) * s
+        tr = n / (m * (-gp.mean(-1, keepdim=True)).clamp_min(1e-12))
+        r = orth(xh + tr * torch.bmm(s, a))
+        # Spherical prior: the shrinkage c solves mean((c r)^2) + c tr = v (stable root).
+        c = 2 * v / (tr + torch.sqrt(tr * tr + 4 * (r * r).mean(-1, keepdim=True) * v))
+        xh = damping * c * r + (1 - damping) * xh
+        tx = (c * tr).clamp_min(1e-12)
+        if deadline is not None and t % 25 == 24 and time.perf_counter() > deadline:
+            break
+    return xh
+
+
+def amp_starts(unit_rows, starts: int, settings: SearchSettings, gen, deadline=None):
+    """End points of the staged AMP, one run per start: a unit ``(B, starts, n)`` tensor.
+
+    Parameters
+    ----------
+    unit_rows : torch.Tensor
+        ``(B, m, n)`` float64 rows of norm 1 (zero rows allowed), on the search device.
+    starts : int
+    settings : SearchSettings
+    gen : torch.Generator
+        CPU generator of the stage noise (every device sees the same noise).
+    deadline : float, optional
+        ``time.perf_counter()`` value after which the stages stop.
+    """
+    import torch
+
+    batch, _, n = unit_rows.shape
+    x0 = torch.zeros(batch, starts, n, dtype=unit_rows.dtype, device=unit_rows.device)
+    betas = np.geomspace(3.5, settings.amp_beta_max, settings.amp_stages)
+    schedule = [np.linspace(0.1, AMP_FIRST_BETA, AMP_FIRST_ITERS)]
+    schedule += [np.full(settings.amp_iters, b) for b in betas]
+    for stage_betas in schedule:
+        v = (1 - x0.pow(2).mean(-1, keepdim=True)).clamp_min(1e-12)
+        if float(v.max()) < AMP_VSTOP:
+            break
+        noise = torch.randn(x0.shape, generator=gen, dtype=x0.dtype).to(x0.device)
+        x0 = x0 + _amp_stage(unit_rows, x0, v, stage_betas, settings.amp_damping, noise, deadline)
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+    return x0 / x0.norm(dim=-1, keepdim=True).clamp_min(1e-300)
+
+
 def _exact_count(weight: np.ndarray, x: np.ndarray) -> tuple[int, bool]:
     signs = exact_signs(weight, x)
     return int(np.sum(signs >= 0)), bool(np.all(signs != 0))
@@ -238,9 +362,14 @@ def search_cells(
     n = batch.shape[2]
     dev = resolve_device(settings.device)
     gen = torch.Generator().manual_seed(int(settings.seed))
-    x0 = torch.randn(batch.shape[0], settings.starts, n, generator=gen)
+    if settings.init == "amp":
+        unit = torch.as_tensor(batch, dtype=torch.float64).to(dev)
+        x0 = amp_starts(unit, settings.starts, settings, gen, deadline).float()
+    else:
+        x0 = torch.randn(batch.shape[0], settings.starts, n, generator=gen)
+        x0 = (x0 / x0.norm(dim=-1, keepdim=True)).to(dev)
+    init_time = time.perf_counter() - start
     rows = torch.as_tensor(batch * math.sqrt(n), dtype=torch.float32).to(dev)
-    x0 = (x0 / x0.norm(dim=-1, keepdim=True)).to(dev)
     best_x, done = _descend(rows, x0, settings, deadline)
     cand = best_x.double().cpu().numpy()
     descent_time = time.perf_counter() - start
@@ -254,6 +383,8 @@ def search_cells(
             starts=settings.starts,
             steps_run=done,
             device=str(dev),
+            init=settings.init,
+            init_time=init_time,
             descent_time=descent_time,
             start_counts=np.sort(counts).tolist(),
         )
@@ -368,6 +499,9 @@ def settings_for(n: int, m: int, **overrides) -> SearchSettings:
     """Default settings sized for one layer of shape ``(m, n)``; they depend on the shape
     only (never on timings), so a seed always gives the same verdict.
 
+    ``init="amp"`` (an option; the default stays ``"random"``) switches to the staged AMP
+    starts: ``AMP_STARTS`` runs and a 1000-step descent from a narrow window.
+
     Longer schedules paid more than more starts (docs/heuristic.md), so 8 starts and
     ``DEFAULT_WORK / (8 m n)`` steps, clipped to [1000, 4000]. Polishing pays where each
     LP is cheap (measured: ~0.35 s per LP at n = 250, m = 1250; the first LP alone takes
@@ -376,4 +510,8 @@ def settings_for(n: int, m: int, **overrides) -> SearchSettings:
     steps = int(min(4000, max(1000, DEFAULT_WORK / (8 * m * n))))
     polish = 5.0 if m * n <= 400_000 else 0.0
     base = SearchSettings(starts=8, steps=steps, polish_time=polish)
+    if overrides.get("init") == "amp":
+        # The AMP end point is already a deep minimum: a short descent from a narrow window
+        # (a wide one walks away from it); AMP_STARTS runs (docs/heuristic.md).
+        base = replace(base, starts=AMP_STARTS, steps=1000, width_start=0.5, step_start=0.05)
     return replace(base, **overrides)
