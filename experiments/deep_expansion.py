@@ -90,8 +90,8 @@ FULL = [
     # Rerun at longer limits: at 20 s these left 12/16, 16/16 and 10/24 nets undecided.
     # "auto" runs the deep heuristic first (n > 5): it gives up within about a second on
     # injective nets and finds the witnesses of near-critical failing nets that the exact
-    # split misses (3 of 5 n = 7 widths undecided at 300 s with "milp" alone: 2 found in
-    # 0.7-1.3 s). Depth 3 at n = 6 stays undecided at 120 s (2-4 min a seed, brackets of
+    # split misses (of 3 n = 7 widths left undecided at 300 s by "milp" alone, 2 were
+    # found in 0.7-1.3 s). Depth 3 at n = 6 stays undecided at 120 s (2-4 min a seed, brackets of
     # 0.3 and wider), so only 2 seeds: the time goes to n = 7.
     Config(6, 2, "local", 16, 120.0),
     Config(6, 3, "local", 2, 120.0, "milp"),
