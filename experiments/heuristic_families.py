@@ -137,7 +137,7 @@ def study_amp(args) -> list[str]:
             )
         )
     lines = [
-        "| starts | median count / n | counts | counts of each run | s / layer (median) |",
+        "| configuration | median count / n | counts | counts of each run | s / layer (median) |",
         "|---|---|---|---|---|",
     ]
     for label, settings in configs:
