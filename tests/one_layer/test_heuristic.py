@@ -5,6 +5,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from heuristic_helpers import rational_count, verified_witnesses
 
 import injcheck
 from injcheck.cli import main
@@ -18,12 +19,6 @@ from injcheck.verify import exact_signs, verify_cell_witness, verify_witness
 FAST = SearchSettings(starts=8, steps=300, polish_time=1.0)
 
 
-def _exact_count(weight, x):
-    x_q = [Fraction(float(v)) for v in x]
-    values = [sum(Fraction(float(a)) * b for a, b in zip(row, x_q)) for row in weight]
-    return sum(v >= 0 for v in values)
-
-
 @pytest.mark.parametrize("n", [3, 4, 5, 6, 7, 8])
 def test_counts_never_below_exact_p_star(n):
     """The heuristic count is the exact count of a real point, hence >= P* (gordan)."""
@@ -35,7 +30,7 @@ def test_counts_never_below_exact_p_star(n):
         p_star = halfspace_depth(weight, time_limit=120)
         assert p_star is not None
         assert found.count >= p_star, (n, m)
-        assert found.count == _exact_count(weight, found.x)
+        assert found.count == rational_count(weight, found.x)
         assert found.count <= found.descent_count
 
 
@@ -52,16 +47,8 @@ def test_heuristic_often_attains_p_star_at_small_n():
 @pytest.mark.parametrize("n, alpha", [(6, 3), (12, 3), (20, 4)])
 def test_every_heuristic_witness_passes_the_rational_verifier(n, alpha):
     rng = np.random.default_rng(n)
-    found = 0
-    for _ in range(4):
-        weight = rng.standard_normal((alpha * n, n))
-        verdict = injcheck.check(weight, method="heuristic")
-        assert verdict.status in ("non-injective", "unknown")
-        if verdict.status == "non-injective":
-            found += 1
-            x, y = verdict.witness_arrays()
-            assert verify_witness([Layer(weight)], x, y).ok
-            assert verdict.certificate["heuristic_count"] < n
+    weights = (rng.standard_normal((alpha * n, n)) for _ in range(4))
+    found = verified_witnesses(weights, lambda w: injcheck.check(w, method="heuristic"), n)
     assert found >= 3
 
 
@@ -115,7 +102,7 @@ def test_batch_shapes_and_device():
     assert len(results) == 3
     for weight, found in zip(batch, results):
         assert found.x.shape == (8,)
-        assert found.count == _exact_count(weight, found.x)
+        assert found.count == rational_count(weight, found.x)
         assert found.stats["device"] == "cpu"
     with pytest.raises(InvalidArgumentError):
         search_cells([batch[0], batch[0][:, :7]], FAST)

@@ -3,13 +3,12 @@ never undercut ``P*``, witnesses that pass the verifiers, settings checks."""
 
 import math
 from dataclasses import replace
-from fractions import Fraction
 
 import numpy as np
 import pytest
+from heuristic_helpers import rational_count, verified_witnesses
 
 from injcheck.exceptions import InvalidArgumentError
-from injcheck.networks import Layer
 from injcheck.one_layer import halfspace_depth
 from injcheck.one_layer.heuristic import (
     SearchSettings,
@@ -19,7 +18,6 @@ from injcheck.one_layer.heuristic import (
     settings_for,
 )
 from injcheck.one_layer.heuristic_check import decide_heuristic
-from injcheck.verify import verify_witness
 
 #: A short AMP path (the default has 40 stages of 150 iterations) and a short descent.
 AMP = SearchSettings(
@@ -38,11 +36,6 @@ def replace_amp(**changes) -> SearchSettings:
     return replace(AMP, **changes)
 
 
-def _exact_count(weight, x):
-    x_q = [Fraction(float(v)) for v in x]
-    return sum(sum(Fraction(float(a)) * b for a, b in zip(row, x_q)) >= 0 for row in weight)
-
-
 @pytest.mark.parametrize("n", [3, 4, 5, 6, 7, 8])
 def test_amp_counts_never_below_exact_p_star(n):
     """The count is the exact count of the returned point, hence >= P* (gordan)."""
@@ -55,24 +48,16 @@ def test_amp_counts_never_below_exact_p_star(n):
         assert p_star is not None
         assert found.open_cell
         assert found.count >= p_star, (n, m)
-        assert found.count == _exact_count(weight, found.x)
+        assert found.count == rational_count(weight, found.x)
         assert found.stats["init"] == "amp"
 
 
 @pytest.mark.parametrize("n, alpha", [(8, 3), (12, 3), (20, 4)])
 def test_amp_witnesses_pass_the_rational_verifier(n, alpha):
     rng = np.random.default_rng(50 + n)
-    found = 0
-    for _ in range(3):
-        weight = rng.standard_normal((alpha * n, n))
-        settings = settings_for(n, alpha * n, init="amp", amp_stages=20, amp_iters=50)
-        verdict = decide_heuristic(weight, settings=settings)
-        assert verdict.status in ("non-injective", "unknown")
-        if verdict.status == "non-injective":
-            found += 1
-            x, y = verdict.witness_arrays()
-            assert verify_witness([Layer(weight)], x, y).ok
-            assert verdict.certificate["heuristic_count"] < n
+    weights = (rng.standard_normal((alpha * n, n)) for _ in range(3))
+    settings = settings_for(n, alpha * n, init="amp", amp_stages=20, amp_iters=50)
+    found = verified_witnesses(weights, lambda w: decide_heuristic(w, settings=settings), n)
     assert found >= 2
 
 
@@ -100,7 +85,7 @@ def test_amp_beats_random_starts_at_moderate_n():
     )
     assert sum(f.count for f in amp) < sum(f.count for f in rand)
     for weight, f in zip(weights, amp):
-        assert f.count == _exact_count(weight, f.x)
+        assert f.count == rational_count(weight, f.x)
 
 
 def test_settings_for_amp_and_invalid_values():
