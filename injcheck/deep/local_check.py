@@ -62,7 +62,7 @@ SPLIT_DEPTH_PER_DIM = 12
 #: budget. The search is depth-first, so memory stays at depth x batch boxes; a cap of
 #: 100,000 sent n = 7, widths 56,42 facets to a MILP that never finished (unknown at
 #: 300 s), while the uncapped split proves them exactly with 0.5-1.1 million boxes in
-#: 15-30 CPU s (docs/deep.md, "Speed").
+#: 15-30 CPU s (docs/deep.md, "How far the exact local check reaches").
 SPLIT_MAX_BOXES: int | None = None
 #: A facet with more leaves than this gets one MILP on the whole facet instead.
 LEAF_MILPS = 16
