@@ -56,12 +56,22 @@ def _spec(n: int, widths, trials: int, settings: dict) -> SweepSpec:
     return spec
 
 
-def _past(until: str | None) -> bool:
-    if not until:
-        return False
+def deadline_from(until: str, now: float) -> float:
+    """The epoch time of the next ``HH:MM`` (UTC) after ``now``.
+
+    A time of day earlier than now means tomorrow, so a run started at 22:30 with
+    ``--until 01:00`` works through midnight instead of stopping at once.
+    """
     hh, mm = (int(x) for x in until.split(":"))
-    t = time.gmtime()
-    return (t.tm_hour, t.tm_min) >= (hh, mm)
+    if not (0 <= hh < 24 and 0 <= mm < 60):
+        raise ValueError(f"--until {until!r} is not a time of day HH:MM")
+    midnight = now - now % 86400  # UTC days are 86,400 s in epoch time
+    deadline = midnight + 3600 * hh + 60 * mm
+    return deadline if deadline > now else deadline + 86400
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.time() >= deadline
 
 
 def run_study(args, store: Path, settings: dict, ns, grids) -> int:
@@ -74,7 +84,7 @@ def run_study(args, store: Path, settings: dict, ns, grids) -> int:
             for widths, cap in ((g.inner, args.trials), (g.outer, args.outer_trials)):
                 if not widths or cap <= 0:
                     continue
-                if _past(args.until):
+                if _past(args.deadline):
                     print(f"stopped at {sc.now()}: past --until {args.until}", flush=True)
                     return ran
                 res = run_sweep(
@@ -436,9 +446,7 @@ def parse_args(argv=None):
     try:
         args.ns = parse_int_list(args.n, "n")
         args.rounds = [int(x) for x in args.rounds.split(",") if x.strip()]
-        if args.until:
-            hh, mm = (int(x) for x in args.until.split(":"))
-            assert 0 <= hh < 24 and 0 <= mm < 60
+        args.deadline = deadline_from(args.until, time.time()) if args.until else None
     except Exception as exc:  # noqa: BLE001 - one clear line, exit 2
         p.error(f"bad argument: {exc}")
     if min(args.ns) < 2 or args.trials < 1 or args.outer_trials < 0 or args.half_width <= 0:
