@@ -107,18 +107,18 @@ def _candidates(ws: list[np.ndarray], m: int, seed: int, overrides: dict) -> tup
     layers = as_layers(ws[:-1] + [ws[-1][:m]])
     arch = [ws[0].shape[1]] + [w.shape[0] for w in ws[:-1]] + [m]
     settings = settings_for(arch, seed=seed, **overrides)
-    polish = settings.polish_time
-    found = search_local([layers], replace(settings, polish_time=0.0))[0]
+    polish = settings.polish_tries
+    found = search_local([layers], replace(settings, polish_tries=0))[0]
     points = list(found.points)
     last = [c[-1] for c in found.point_counts]
     info = {"m": m, "best_count": found.best_counts[-1], "steps": settings.steps}
     ranked = [i for i in range(len(points)) if last[i] is not None]
     if polish > 0 and ranked:
         i = min(ranked, key=lambda j: last[j])
-        x, flips, _ = polish_layer(layers, points[i], len(layers), polish)
-        info["polish_flips"] = flips
-        if x is not None:
-            points.append(x / np.linalg.norm(x))
+        polished = polish_layer(layers, points[i], len(layers), max_tries=polish)
+        info["polish_flips"] = polished.flips
+        if polished.x is not None:
+            points.append(polished.x / np.linalg.norm(polished.x))
     info["prefix_best_counts"] = found.best_counts[:-1]
     return points, info
 
@@ -425,7 +425,7 @@ def main() -> None:
     out = Path(args.out)
     plan = QUICK_PLAN if args.quick else PLAN
     plan = [p for p in plan if args.max_n is None or p[0] <= args.max_n]
-    overrides = {"steps": 300, "starts": 4, "polish_time": 0.5} if args.quick else {}
+    overrides = {"steps": 300, "starts": 4, "polish_tries": 20} if args.quick else {}
     if not args.analyse:
         run(out, plan, overrides)
     text = summarise(out)

@@ -85,7 +85,7 @@ def study_families(args) -> list[str]:
         "|---|---|---|---|",
     ]
     for label, overrides in CONFIGS:
-        settings = SearchSettings(**{"starts": 8, "steps": 1000, "polish_time": 0.0, **overrides})
+        settings = SearchSettings(**{"starts": 8, "steps": 1000, "polish_tries": 0, **overrides})
         counts, wall, _ = _run(weights, settings)
         lines.append(
             f"| {label} | {np.mean(counts) / args.n:.4f} | {counts} | {wall * len(weights):.1f} |"
@@ -104,7 +104,7 @@ def study_schedule(args) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for steps in args.steps:
-        settings = SearchSettings(starts=4, steps=steps, polish_time=0.0)
+        settings = SearchSettings(starts=4, steps=steps, polish_tries=0)
         counts, wall, starts = _run(weights, settings)
         per_start = np.mean([c for layer in starts for c in layer]) / args.n
         lines.append(
@@ -121,11 +121,11 @@ def study_amp(args) -> list[str]:
 
     weights = _layers(args.n, args.alpha, args.nets)
     m = weights[0].shape[0]
-    configs = [("random starts: settings_for default", settings_for(args.n, m, polish_time=0.0))]
+    configs = [("random starts: settings_for default", settings_for(args.n, m, polish_tries=0))]
     configs.append(
         (
             "AMP, first stage only (beta <= 3.3), 1 run",
-            settings_for(args.n, m, init="amp", starts=1, amp_stages=0, polish_time=0.0),
+            settings_for(args.n, m, init="amp", starts=1, amp_stages=0, polish_tries=0),
         )
     )
     extra = json.loads(args.amp)
@@ -133,7 +133,7 @@ def study_amp(args) -> list[str]:
         configs.append(
             (
                 f"staged AMP, {starts} run(s) {args.amp if extra else ''}".rstrip(),
-                settings_for(args.n, m, init="amp", starts=starts, polish_time=0.0, **extra),
+                settings_for(args.n, m, init="amp", starts=starts, polish_tries=0, **extra),
             )
         )
     lines = [
@@ -184,10 +184,11 @@ def _han_flip(rows, gram, h, x, keep, kappa: float, max_iter: int):
 def study_flips(args) -> list[str]:
     """One pass over the positive rows (smallest field first) of a descent point: Han's
     first-order flips against the exact margin-LP flips (polish_cell), first layer only."""
-    from injcheck.one_layer.heuristic import SearchSettings, _exact_count, polish_cell
+    from injcheck.one_layer.heuristic import SearchSettings, _exact_count
+    from injcheck.one_layer.polish import polish_cell
 
     weight = _layers(args.n, args.alpha, 1)[0]
-    found = search_cells_one(weight, SearchSettings(starts=4, steps=2000, polish_time=0.0))
+    found = search_cells_one(weight, SearchSettings(starts=4, steps=2000, polish_tries=0))
     rows = weight / np.linalg.norm(weight, axis=1, keepdims=True) * np.sqrt(args.n)
     gram = rows @ rows.T
     x, start = found.x / np.linalg.norm(found.x), time.perf_counter()
@@ -201,7 +202,7 @@ def study_flips(args) -> list[str]:
             x, h = x2 / np.linalg.norm(x2), h2 / np.linalg.norm(x2)
     han = (_exact_count(weight, x)[0], time.perf_counter() - start)
     start = time.perf_counter()
-    x_lp, flips, _ = polish_cell(weight, found.x, time_budget=600.0)
+    x_lp = polish_cell(weight, found.x).x  # one full pass over the positive rows
     lp = (_exact_count(weight, x_lp)[0], time.perf_counter() - start)
     return [
         "| method | count after one pass | count / n | seconds |",

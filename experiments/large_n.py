@@ -67,7 +67,7 @@ def run_heuristic(path: Path, n, alphas, starts, steps, nets) -> None:
     from injcheck.one_layer.heuristic import SearchSettings, search_cells
     from injcheck.one_layer.heuristic_check import verify_cell
 
-    settings = SearchSettings(starts=starts, steps=steps, polish_time=0.0)
+    settings = SearchSettings(starts=starts, steps=steps, polish_tries=0)
     done = _done(path)
     for alpha in alphas:
         todo = [k for k in range(nets) if ("heuristic", n, alpha, k) not in done]

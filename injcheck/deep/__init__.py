@@ -115,7 +115,9 @@ def _check_auto(layers, mode: str, budget: Budget, x0, box, threads: int) -> Ver
     if summary["heuristic_count"] is not None:
         # The search's bound, its own key (never an exact count): the sweep column.
         verdict.certificate = dict(
-            verdict.certificate or {}, heuristic_count=summary["heuristic_count"]
+            verdict.certificate or {},
+            heuristic_count=summary["heuristic_count"],
+            heuristic_truncated=summary["heuristic_truncated"],
         )
     return verdict
 

@@ -35,7 +35,11 @@ import numpy as np
 from ..exceptions import InvalidArgumentError
 from ..layers import Layer
 from ..one_layer.heuristic import resolve_device, sphere_step
+from ..one_layer.polish import Polish, polish_cell
 from .cell_signs import certified_counts
+
+#: Share of a limited local search's time the exact improvement (polishing) may take.
+POLISH_SHARE = 0.25
 
 __all__ = ["DeepSearchSettings", "LocalSearch", "PairSearch", "search_local", "search_pairs"]
 
@@ -55,9 +59,10 @@ class DeepSearchSettings:
         Random starts and steps of the pair search (0 starts turns it off).
     pair_step_start, pair_step_end : float
         Step angle of the pair search.
-    polish_time : float
-        Seconds of exact LP improvement (:func:`polish_layer`) per network and target
-        layer (0 turns it off).
+    polish_tries : int
+        LPs of the exact improvement (:func:`polish_layer`) per network and target layer
+        after the first (0 turns it off); a count, not seconds, so that the result does
+        not depend on the load.
     device : str
         torch device, ``"cpu"`` or ``"cuda"``.
     seed : int
@@ -79,7 +84,7 @@ class DeepSearchSettings:
     pair_steps: int = 1500
     pair_step_start: float = 0.3
     pair_step_end: float = 1e-4
-    polish_time: float = 0.0
+    polish_tries: int = 0
     device: str = "cpu"
     seed: int = 0
     threads: int = 1
@@ -90,8 +95,8 @@ class DeepSearchSettings:
         positive = (self.width_start, self.width_end, self.step_start, self.step_end)
         if min(positive + (self.pair_step_start, self.pair_step_end)) <= 0 or self.margin < 0:
             raise InvalidArgumentError("widths and steps must be positive, margin >= 0")
-        if self.polish_time < 0:
-            raise InvalidArgumentError("polish_time must be >= 0")
+        if self.polish_tries < 0:
+            raise InvalidArgumentError("polish_tries must be >= 0")
 
 
 @dataclass
@@ -109,12 +114,16 @@ class LocalSearch:
     point_counts : list of list
         :func:`certified_counts` of each point.
     stats : dict
+    truncated : bool
+        Whether the ``time_limit`` cut a descent or the exact improvement short (the
+        counts then depend on the machine's speed and load).
     """
 
     best_counts: list[int | None]
     points: list[np.ndarray]
     point_counts: list[list[int | None]]
     stats: dict = field(default_factory=dict)
+    truncated: bool = False
 
 
 @dataclass
@@ -259,7 +268,9 @@ def search_local(
         Networks of one architecture.
     settings : DeepSearchSettings, optional
     time_limit : float, optional
-        Seconds for the whole batch (shared equally by the target layers).
+        A cap in seconds for the whole batch (the descents share ``1 - POLISH_SHARE`` of it
+        equally, the exact improvement gets the rest); a result it cut short has
+        ``truncated`` set.
     dtype : {"float32", "float64"}
         Arithmetic of the descent (counts are certified in float64 afterwards anyway).
 
@@ -285,11 +296,14 @@ def search_local(
     net = _TorchNet(weights, dev, getattr(torch, dtype))
     n, depth = weights[0].shape[2], len(weights)
     x0 = _unit_starts(len(nets), s.starts, n, s.seed)
+    overall = None if time_limit is None else start + time_limit
+    # The descents leave POLISH_SHARE of a limited budget to the exact improvement.
+    descent_limit = time_limit if s.polish_tries == 0 else _share(time_limit, 1 - POLISH_SHARE)
     cands, steps_run = [], []
     for target in range(1, depth + 1):
         deadline = None
-        if time_limit is not None:
-            left = time_limit - (time.perf_counter() - start)
+        if descent_limit is not None:
+            left = descent_limit - (time.perf_counter() - start)
             deadline = time.perf_counter() + left / (depth - target + 1)
         with _torch_threads(s.threads):
             best_x, done = _descend_layer(net, x0.to(dev, net.w[0].dtype), target, s, deadline)
@@ -300,14 +314,16 @@ def search_local(
     for b, layers in enumerate(nets):
         points = [c[b][i] for c in cands for i in range(s.starts)]
         found = _certify(layers, points, n)
-        if s.polish_time > 0:
-            found = _polish_best(layers, found, s.polish_time)
+        if s.polish_tries > 0:
+            found = _polish_best(layers, found, s.polish_tries, overall)
+        found.truncated = found.truncated or min(steps_run) < s.steps
         results.append(found)
         results[-1].stats.update(
             starts=s.starts,
             steps_run=steps_run,
             device=str(dev),
             descent_time=descent_time,
+            truncated=found.truncated,
             certify_time=time.perf_counter() - start - descent_time,
         )
     return results
@@ -331,21 +347,24 @@ def _certify(layers: Sequence[Layer], points: list[np.ndarray], n: int) -> Local
 
 
 def polish_layer(
-    layers: Sequence[Layer], x: np.ndarray, k: int, time_budget: float
-) -> tuple[np.ndarray | None, int, int]:
+    layers: Sequence[Layer],
+    x: np.ndarray,
+    k: int,
+    max_tries: int | None = None,
+    deadline: float | None = None,
+) -> Polish:
     """Exact local improvement of layer ``k``'s active count at ``x`` (bias-free net).
 
     With the activation pattern of layers ``1..k-1`` held (each unit keeps its sign), the
     region is a polyhedral cone and layer ``k``'s pre-activations are linear in ``x``:
     the rows of ``A_k = W_k D_{k-1} ... W_1``. The one-layer margin LP
-    (:func:`injcheck.one_layer.heuristic.polish_cell`) then keeps the negative units of
+    (:func:`injcheck.one_layer.polish.polish_cell`) then keeps the negative units of
     layer ``k`` negative and moves the positive ones across their hyperplanes one at a
     time, smallest field first; every accepted move is a neighbouring region with one
-    active unit fewer. Returns ``(point or None, flips, LPs)``; the point's counts must be
-    re-certified.
+    active unit fewer. ``max_tries`` and ``deadline`` as in ``polish_cell``; the point's
+    counts must be re-certified.
     """
     from ..layers import activation_pattern, affine_pieces
-    from ..one_layer.heuristic import polish_cell
 
     pattern = activation_pattern(layers[:k], x)
     maps = affine_pieces(layers[:k], pattern)
@@ -356,24 +375,32 @@ def polish_layer(
         keep = np.linalg.norm(a_j, axis=1) > 1e-12 * (np.abs(a_j).max(initial=0.0) + 1e-300)
         rows.append(oriented[keep])
     rows.append(maps[k - 1][0])
-    return polish_cell(np.vstack(rows), x, time_budget=time_budget)
+    return polish_cell(np.vstack(rows), x, max_tries=max_tries, deadline=deadline)
 
 
-def _polish_best(layers: Sequence[Layer], found: LocalSearch, budget: float) -> LocalSearch:
+def _share(time_limit: float | None, fraction: float) -> float | None:
+    return None if time_limit is None else fraction * time_limit
+
+
+def _polish_best(
+    layers: Sequence[Layer], found: LocalSearch, tries: int, deadline: float | None
+) -> LocalSearch:
     """Polish the best certified candidate of every layer; keep what certifies lower."""
     n = layers[0].weight.shape[1]
-    extra, flips, seconds = [], 0, 0.0
+    extra, flips, seconds, truncated = [], 0, 0.0, False
     for k in range(1, len(layers) + 1):
         ranked = [(c[k - 1], i) for i, c in enumerate(found.point_counts) if c[k - 1] is not None]
         if not ranked:
             continue
         t0 = time.perf_counter()
-        x, moved, _ = polish_layer(layers, found.points[min(ranked)[1]], k, budget)
+        polish = polish_layer(layers, found.points[min(ranked)[1]], k, tries, deadline)
         seconds += time.perf_counter() - t0
-        if x is not None and moved > 0:
-            extra.append(x / np.linalg.norm(x))
-            flips += moved
+        truncated = truncated or polish.truncated
+        if polish.x is not None and polish.flips > 0:
+            extra.append(polish.x / np.linalg.norm(polish.x))
+            flips += polish.flips
     polished = _certify(layers, extra + found.points, n)
+    polished.truncated = truncated
     polished.stats.update(
         polish_flips=flips, polish_time=seconds, descent_best_counts=found.best_counts
     )

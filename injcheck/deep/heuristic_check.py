@@ -36,6 +36,7 @@ import numpy as np
 from ..budget import Budget
 from ..exceptions import InvalidArgumentError
 from ..layers import Layer, affine_pieces, architecture, is_homogeneous
+from ..one_layer.heuristic import polish_lp_budget
 from ..verdict import Verdict
 from ..verify import WitnessCheck, float_check, verify_witness
 from .cell_signs import certified_counts, verify_deep_cell_witness
@@ -57,8 +58,6 @@ LOCAL_SHARE = 0.4
 AUTO_HEURISTIC_ABOVE_N = {"local": 5, "global": 4}
 #: Share of the budget the search gets in ``auto``; the exact pipeline gets the rest.
 AUTO_SHARE = 0.5
-#: Share of the search's budget the exact LP improvement may take, over all layers.
-POLISH_SHARE = 0.25
 
 
 def settings_for(arch: Sequence[int], **overrides) -> DeepSearchSettings:
@@ -68,27 +67,17 @@ def settings_for(arch: Sequence[int], **overrides) -> DeepSearchSettings:
     multiply-adds; steps are sized so that all layers together take ~``1.2e11``, clipped
     to [300, 2000] (measured: n = 500, widths 3000, 3000: 416 steps, 6.6 s of descent and
     9.8 s in all on one thread at load ~4.5). The exact LP improvement is on
-    (5 s per layer) where its LPs are small (``n sum_k m_k <= 400,000``; measured at
-    n = 100, widths 600, 600: one pass over the positive units in ~2 s per layer,
-    best counts -0.04 n).
+    with the LP budget of a one-layer polish of all ``sum_k m_k`` units
+    (:func:`injcheck.one_layer.heuristic.polish_lp_budget`: a few seconds' worth per
+    layer, off above ``n sum_k m_k = 400,000``; measured at n = 100, widths 600, 600: one
+    pass over the positive units in ~2 s per layer, best counts -0.04 n).
     """
     macs = sum(sum(a * b for a, b in zip(arch[:k], arch[1 : k + 1])) for k in range(1, len(arch)))
     steps = int(min(2000, max(300, 1.2e11 / (3 * 8 * max(macs, 1)))))
-    polish = 5.0 if arch[0] * sum(arch[1:]) <= 400_000 else 0.0
-    values = {"starts": 8, "steps": steps, "polish_time": polish}
+    polish = polish_lp_budget(sum(arch[1:]), arch[0])
+    values = {"starts": 8, "steps": steps, "polish_tries": polish}
     values.update(overrides)
     return DeepSearchSettings(**values)
-
-
-def _budgeted_settings(arch: Sequence[int], budget: Budget) -> DeepSearchSettings:
-    """:func:`settings_for`, with the exact LP improvement (which runs after the descent and
-    is not cut by its deadline) held to ``POLISH_SHARE`` of a limited budget."""
-    settings = settings_for(arch)
-    remaining = budget.remaining()
-    if remaining is None or settings.polish_time == 0:
-        return settings
-    per_layer = POLISH_SHARE * remaining / (len(arch) - 1)
-    return settings_for(arch, polish_time=min(settings.polish_time, per_layer))
 
 
 def heuristic_count(best_counts: Sequence[int | None]) -> int | None:
@@ -131,6 +120,7 @@ def auto_heuristic(
         "time": time.perf_counter() - start,
         "best_counts": verdict.stats["best_counts"],
         "heuristic_count": verdict.certificate["heuristic_count"],
+        "heuristic_truncated": verdict.certificate["heuristic_truncated"],
     }
     if verdict.status == "non-injective":
         return verdict, summary
@@ -288,11 +278,11 @@ def check_heuristic(
     _validate(layers, mode, box)
     budget = budget or Budget.unlimited()
     arch = architecture(layers)
-    settings = settings or _budgeted_settings(arch, budget)
+    settings = settings or settings_for(arch)
     start = time.perf_counter()
     share = budget.share(LOCAL_SHARE) if mode == "global" else budget
     found = search_local([layers], settings, time_limit=share.remaining())[0]
-    stats = {"best_counts": found.best_counts, "local": found.stats}
+    stats = {"best_counts": found.best_counts, "local": found.stats, "truncated": found.truncated}
     check, layer = witness_from_search(layers, found)
     if layer is not None:
         return _witness(check, layer, mode, arch, stats, start, "local search")
@@ -321,6 +311,7 @@ def check_heuristic(
         certificate={
             "best_counts": found.best_counts,
             "heuristic_count": heuristic_count(found.best_counts),
+            "heuristic_truncated": found.truncated,
         },
         stats=stats,
         message=message,
@@ -371,6 +362,7 @@ def _witness(check, layer, mode, arch, stats, start, found_by) -> Verdict:
         certificate={
             "best_counts": stats["best_counts"],
             "heuristic_count": heuristic_count(stats["best_counts"]),
+            "heuristic_truncated": stats["truncated"],
             "found_by": found_by,
             # local: the first failing layer at the witness point, not proven the earliest
             # of the network; global: the first layer where h(x) and h(y) meet.

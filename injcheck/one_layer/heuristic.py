@@ -19,11 +19,14 @@ Two stages (three with ``init="amp"``):
    step angle shrinking geometrically. Only rows inside the window pull, so rows that
    are far positive are given up and rows far negative are left alone, as in the
    Gordon picture of the ground state (push the small positive fields below 0).
-2. **Exact polishing** (HiGHS, one network at a time, within a time budget): keep the
-   negative rows ``N`` of the best point and try to add the positive rows one at a time,
-   smallest field first, each by a warm-started margin LP
-   ``max t  s.t.  <w_i, x> + t <= 0 (i in N + {j}), |x|_inf <= 1``; ``t > 0`` moves the
-   cell across the hyperplane of ``j``. Every accepted move lowers the count by one.
+2. **Exact polishing** (HiGHS, one network at a time, a budget of LPs): move the best
+   point across the hyperplanes of its positive rows one at a time, each move checked by
+   a margin LP (:mod:`injcheck.one_layer.polish`). Every accepted move lowers the count
+   by one.
+
+All work is counted in steps, starts and LPs, never in seconds, so a seed gives the same
+count on any machine under any load; a ``time_limit`` is only a cap, and a search it cut
+short says so (``CellSearch.truncated``).
 
 The reported count is the count of the returned point computed with exactly certified
 signs (:func:`injcheck.verify.exact_signs`), so it is a true upper bound on ``P*(W)``
@@ -41,6 +44,7 @@ import numpy as np
 
 from ..exceptions import InvalidArgumentError
 from ..verify import exact_signs
+from .polish import polish_cell
 
 if TYPE_CHECKING:  # torch is imported where the search runs
     import torch
@@ -49,7 +53,6 @@ __all__ = [
     "SearchSettings",
     "CellSearch",
     "search_cells",
-    "polish_cell",
     "resolve_device",
     "amp_starts",
 ]
@@ -86,8 +89,9 @@ class SearchSettings:
         Step angle (radians) at the first and last step.
     surrogate : {"ramp", "sigmoid", "log"}
         The smoothed count; ``ramp`` measured best (docs/heuristic.md).
-    polish_time : float
-        Seconds of exact LP polishing per network (0 turns it off).
+    polish_tries : int
+        Margin LPs of the exact polishing per network after the first (0 turns it off).
+        A number of LPs, not seconds, so that the result does not depend on the load.
     device : str
         torch device, ``"cpu"`` or ``"cuda"``.
     seed : int
@@ -114,7 +118,7 @@ class SearchSettings:
     step_start: float = 0.2
     step_end: float = 0.001
     surrogate: str = "ramp"
-    polish_time: float = 0.0
+    polish_tries: int = 0
     device: str = "cpu"
     seed: int = 0
     init: str = "random"
@@ -137,8 +141,10 @@ class SearchSettings:
         if self.starts < 1 or self.steps < 1:
             raise InvalidArgumentError("starts and steps must be positive integers")
         positive = (self.width_start, self.width_end, self.step_start, self.step_end)
-        if min(positive) <= 0 or self.margin < 0 or self.polish_time < 0:
-            raise InvalidArgumentError("widths and steps must be positive, margin >= 0")
+        if min(positive) <= 0 or self.margin < 0 or self.polish_tries < 0:
+            raise InvalidArgumentError(
+                "widths and steps must be positive, margin >= 0, polish_tries >= 0"
+            )
 
 
 @dataclass
@@ -158,6 +164,10 @@ class CellSearch:
         Exact count of the descent's best point, before polishing.
     stats : dict
         Timings and counters.
+    truncated : bool
+        Whether the ``time_limit`` cut the AMP stages, the descent or the polishing short:
+        the count then depends on the machine's speed and load (else only on the input,
+        the settings and the seed).
     """
 
     count: int
@@ -165,6 +175,7 @@ class CellSearch:
     open_cell: bool
     descent_count: int
     stats: dict = field(default_factory=dict)
+    truncated: bool = False
 
 
 def sphere_step(x: torch.Tensor, grad: torch.Tensor, eta, floor: float = 1e-30) -> torch.Tensor:
@@ -338,7 +349,8 @@ def search_cells(
     weights : array_like of shape (B, m, n), or a sequence of (m, n) arrays
     settings : SearchSettings, optional
     time_limit : float, optional
-        Seconds for the whole batch (descent stops early, polishing is cut short).
+        A cap in seconds for the whole batch: AMP, descent and polishing stop early, and
+        every result it cut short has ``truncated`` set.
 
     Returns
     -------
@@ -368,6 +380,8 @@ def search_cells(
     else:
         x0 = torch.randn(batch.shape[0], settings.starts, n, generator=gen)
         x0 = (x0 / x0.norm(dim=-1, keepdim=True)).to(dev)
+    # Conservative: a deadline passed by the end of the AMP stages may have cut them.
+    init_cut = settings.init == "amp" and _past(deadline)
     init_time = time.perf_counter() - start
     rows = torch.as_tensor(batch * math.sqrt(n), dtype=torch.float32).to(dev)
     best_x, done = _descend(rows, x0, settings, deadline)
@@ -375,10 +389,10 @@ def search_cells(
     descent_time = time.perf_counter() - start
     results = []
     for b, w in enumerate(weights):
-        w = np.asarray(w, dtype=np.float64)
         counts = np.sum(cand[b] @ batch[b].T >= 0, axis=1)
         x = cand[b][int(np.argmin(counts))]
-        result = _finish(w, x, settings, deadline)
+        result = _finish(np.asarray(w, dtype=np.float64), x, settings, deadline)
+        result.truncated = result.truncated or init_cut or done < settings.steps
         result.stats.update(
             starts=settings.starts,
             steps_run=done,
@@ -387,100 +401,35 @@ def search_cells(
             init_time=init_time,
             descent_time=descent_time,
             start_counts=np.sort(counts).tolist(),
+            truncated=result.truncated,
         )
         results.append(result)
     return results
 
 
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.perf_counter() >= deadline
+
+
 def _finish(weight, x, settings: SearchSettings, deadline: float | None) -> CellSearch:
-    """Certify the descent's point, then polish it exactly within the budget."""
+    """Certify the descent's point, then polish it exactly with the budget of LPs."""
     count, open_cell = _exact_count(weight, x)
     descent_count = count
-    flips, tried, polish_time = 0, 0, 0.0
-    budget = settings.polish_time
-    if deadline is not None:
-        budget = min(budget, deadline - time.perf_counter())
-    if budget > 0 and open_cell:
-        t0 = time.perf_counter()
-        polished, flips, tried = polish_cell(weight, x, time_budget=budget)
-        polish_time = time.perf_counter() - t0
-        if polished is not None:
-            new_count, new_open = _exact_count(weight, polished)
-            if new_open and new_count < count:
-                x, count = polished, new_count
-    stats = {"flips": flips, "flips_tried": tried, "polish_time": polish_time}
-    return CellSearch(count, x, open_cell, descent_count, stats)
-
-
-def polish_cell(
-    weight: np.ndarray, x: np.ndarray, *, time_budget: float, max_tries: int | None = None
-) -> tuple[np.ndarray | None, int, int]:
-    """Move a cell point across the hyperplanes of its positive rows, one at a time.
-
-    Keeps the rows negative at ``x`` negative and tries the positive rows in order of
-    their field (smallest first) with a warm-started margin LP (module docstring).
-
-    Returns
-    -------
-    x_new : numpy.ndarray or None
-        The last LP point (None if the first LP failed); its count must be re-certified.
-    flips : int
-        Rows moved to the negative side.
-    tried : int
-        LPs solved after the first.
-    """
-    import highspy
-
-    from ..solvers import quiet_highs
-    from .geometry import to_csc
-
-    m, n = weight.shape
-    norms = np.linalg.norm(weight, axis=1)
-    unit = weight / np.where(norms > 0, norms, 1.0)[:, None]
-    fields = unit @ x
-    negative = fields < 0
-    inf = highspy.kHighsInf
-    end = time.perf_counter() + time_budget
-    highs = quiet_highs()
-    highs.setOptionValue("threads", 1)
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n + 1, m
-    lp.col_cost_ = np.r_[np.zeros(n), -1.0]
-    lp.col_lower_, lp.col_upper_ = np.r_[-np.ones(n), 0.0], np.r_[np.ones(n), 1.0]
-    lp.row_lower_ = np.full(m, -inf)
-    lp.row_upper_ = np.where(negative, 0.0, inf)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    csc = to_csc(np.hstack([unit, np.ones((m, 1))]))
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc
-    highs.passModel(lp)
-    if not _margin_run(highs, end):
-        return None, 0, 0
-    best = np.array(highs.getSolution().col_value[:n])
-    order = np.flatnonzero(~negative)
-    order = order[np.argsort(fields[order])]
-    flips = tried = 0
-    for j in order[:max_tries]:
-        if time.perf_counter() >= end:
-            break
-        tried += 1
-        highs.changeRowBounds(int(j), -inf, 0.0)
-        if _margin_run(highs, end):
-            flips += 1
-            best = np.array(highs.getSolution().col_value[:n])
-        else:
-            highs.changeRowBounds(int(j), -inf, inf)
-    return best, flips, tried
-
-
-def _margin_run(highs, end: float) -> bool:
-    """Solve; True when the optimal margin is clearly positive (the cell exists)."""
-    import highspy
-
-    highs.setOptionValue("time_limit", max(end - time.perf_counter(), 1e-3))
-    highs.run()
-    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return False
-    return -highs.getInfo().objective_function_value > 1e-7
+    stats = {"flips": 0, "flips_tried": 0, "polish_time": 0.0}
+    if settings.polish_tries == 0 or not open_cell:
+        return CellSearch(count, x, open_cell, descent_count, stats)
+    if _past(deadline):
+        return CellSearch(count, x, open_cell, descent_count, stats, truncated=True)
+    t0 = time.perf_counter()
+    polished = polish_cell(weight, x, max_tries=settings.polish_tries, deadline=deadline)
+    stats.update(
+        flips=polished.flips, flips_tried=polished.tried, polish_time=time.perf_counter() - t0
+    )
+    if polished.x is not None:
+        new_count, new_open = _exact_count(weight, polished.x)
+        if new_open and new_count < count:
+            x, count = polished.x, new_count
+    return CellSearch(count, x, open_cell, descent_count, stats, truncated=polished.truncated)
 
 
 def search_layer(
@@ -495,6 +444,24 @@ def search_layer(
 DEFAULT_WORK = 1.2e11
 
 
+#: Seconds-worth of polishing LPs, as ``POLISH_LP_WORK / (m n)^2`` LPs: one LP after a
+#: single-row change costs ~3.6e-12 (m n)^2 CPU seconds (measured at alpha = 5 on a 2-core
+#: Xeon: 0.009 s at n = 100, 0.045 s at n = 150, 0.35 s at n = 250; docs/heuristic.md),
+#: so this is ~5 s a layer, and a full pass over the positive rows up to n ~ 150.
+POLISH_LP_WORK = 1.4e12
+#: Above this ``m n`` polishing is off (the first LP alone takes over a minute at
+#: n = 1000, m = 5000).
+POLISH_MAX_MN = 400_000
+
+
+def polish_lp_budget(m: int, n: int) -> int:
+    """LPs of the exact polishing per layer of shape ``(m, n)``: a count from the shape
+    (never from timings, so a seed gives the same count under any load); 0 is off."""
+    if m * n > POLISH_MAX_MN:
+        return 0
+    return int(min(m, max(1, POLISH_LP_WORK / float(m * n) ** 2)))
+
+
 def settings_for(n: int, m: int, **overrides) -> SearchSettings:
     """Default settings sized for one layer of shape ``(m, n)``; they depend on the shape
     only (never on timings), so a seed always gives the same verdict.
@@ -504,12 +471,10 @@ def settings_for(n: int, m: int, **overrides) -> SearchSettings:
 
     Longer schedules paid more than more starts (docs/heuristic.md), so 8 starts and
     ``DEFAULT_WORK / (8 m n)`` steps, clipped to [1000, 4000]. Polishing pays where each
-    LP is cheap (measured: ~0.35 s per LP at n = 250, m = 1250; the first LP alone takes
-    over a minute at n = 1000, m = 5000), so it is on for small layers only.
+    LP is cheap, so it gets ``polish_lp_budget(m, n)`` LPs (a few seconds' worth).
     """
     steps = int(min(4000, max(1000, DEFAULT_WORK / (8 * m * n))))
-    polish = 5.0 if m * n <= 400_000 else 0.0
-    base = SearchSettings(starts=8, steps=steps, polish_time=polish)
+    base = SearchSettings(starts=8, steps=steps, polish_tries=polish_lp_budget(m, n))
     if overrides.get("init") == "amp":
         # The AMP end point is already a deep minimum: a short descent from a narrow window
         # (a wide one walks away from it); AMP_STARTS runs (docs/heuristic.md).

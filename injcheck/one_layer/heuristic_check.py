@@ -79,7 +79,13 @@ def decide_heuristic(
     start = time.perf_counter()
     settings = settings or settings_for(n, m)
     found = search_layer(weight, settings, time_limit=time_limit)
-    cert = {"n": n, "m": m, "heuristic_count": found.count, "descent_count": found.descent_count}
+    cert = {
+        "n": n,
+        "m": m,
+        "heuristic_count": found.count,
+        "descent_count": found.descent_count,
+        "heuristic_truncated": found.truncated,
+    }
     stats = dict(found.stats, search_time=time.perf_counter() - start)
     common = {"mode": "global", "method": "heuristic", "architecture": [n, m]}
     if found.count >= n or not found.open_cell:
@@ -87,6 +93,8 @@ def decide_heuristic(
             f"no witness found: the best cell has {found.count} >= n = {n} non-negative rows "
             "(a failed search proves nothing)"
         )
+        if found.truncated:
+            message += "; the time limit cut the search short"
         return Verdict(status="unknown", certificate=cert, stats=stats, message=message, **common)
     check = verify_cell(weight, found.x)
     if check is None or not check.ok:

@@ -86,7 +86,9 @@ def record_from_verdict(verdict) -> dict[str, Any]:
         "p_star": cert.get("p_star"),
         "p_star_lower": cert.get("p_star_lower"),
         "p_star_upper": cert.get("p_star_upper"),
-        "heuristic_count": cert.get("heuristic_count"),
+        # A count from a search the time limit cut short depends on the machine's load:
+        # it is not stored (the verdict still is: a verified witness is a proof).
+        "heuristic_count": None if cert.get("heuristic_truncated") else cert.get("heuristic_count"),
         "layer": verdict.layer,
         "method": verdict.method,
         "solver_status": verdict.solver_status,

@@ -100,7 +100,7 @@ def test_heuristic_critical_width_never_exceeds_the_exact_one():
         ws = dx.weights(cfg, seed)
         exact = dx.bisect(ws, 4, "local", 20.0)
         assert exact.exact
-        res = heur.critical_width(ws, 4, seed, {"steps": 300, "starts": 4, "polish_time": 0.5})
+        res = heur.critical_width(ws, 4, seed, {"steps": 300, "starts": 4, "polish_tries": 20})
         assert res["critical"] <= exact.hi_pass
         assert res["verification"]["layer"] is not None  # a witness was verified
         assert res["critical"] == res["verification"]["verified_width"] + 1

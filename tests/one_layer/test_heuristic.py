@@ -1,6 +1,7 @@
 """The batched heuristic witness search: exact counts, verified witnesses, API and CLI."""
 
 import json
+import time
 from fractions import Fraction
 
 import numpy as np
@@ -13,10 +14,18 @@ from injcheck.exceptions import InvalidArgumentError
 from injcheck.networks import Layer
 from injcheck.one_layer import halfspace_depth
 from injcheck.one_layer import heuristic_check as hc
-from injcheck.one_layer.heuristic import CellSearch, SearchSettings, search_cells, search_layer
+from injcheck.one_layer.heuristic import (
+    CellSearch,
+    SearchSettings,
+    polish_lp_budget,
+    search_cells,
+    search_layer,
+    settings_for,
+)
+from injcheck.one_layer.polish import polish_cell
 from injcheck.verify import exact_signs, verify_cell_witness, verify_witness
 
-FAST = SearchSettings(starts=8, steps=300, polish_time=1.0)
+FAST = SearchSettings(starts=8, steps=300, polish_tries=200)
 
 
 @pytest.mark.parametrize("n", [3, 4, 5, 6, 7, 8])
@@ -119,6 +128,62 @@ def test_same_seed_same_result():
     weight = np.random.default_rng(9).standard_normal((60, 12))
     a, b = search_layer(weight, FAST), search_layer(weight, FAST)
     assert a.count == b.count and np.array_equal(a.x, b.x)
+
+
+class _SlowClock:
+    """A clock that jumps 1000 s at every call: any wall-clock budget binds at once."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1000.0
+        return self.now
+
+
+def test_result_does_not_depend_on_the_clock(monkeypatch):
+    """Without a time limit the work is counted in steps, starts and LPs: on a machine a
+    million times slower (the clock jumps 1000 s a call) the defaults find the same cell,
+    polishing included."""
+    n, m = 30, 150
+    weight = np.random.default_rng(11).standard_normal((m, n))
+    settings = settings_for(n, m)
+    fast = search_layer(weight, settings)
+    assert fast.stats["flips"] > 0  # polishing moved the point, so the test can fail
+    monkeypatch.setattr(time, "perf_counter", _SlowClock())
+    slow = search_layer(weight, settings)
+    assert (slow.count, slow.stats["flips"]) == (fast.count, fast.stats["flips"])
+    assert np.array_equal(slow.x, fast.x) and not slow.truncated and not fast.truncated
+
+
+def test_a_binding_time_limit_is_marked_and_its_count_is_not_stored():
+    from injcheck.sweep.trials import record_from_verdict
+
+    n, m = 40, 200
+    weight = np.random.default_rng(12).standard_normal((m, n))
+    cut = search_layer(weight, settings_for(n, m), time_limit=1e-4)
+    assert cut.truncated and cut.stats["steps_run"] < settings_for(n, m).steps
+    assert cut.count == rational_count(weight, cut.x)  # still the exact count of its point
+    verdict = hc.decide_heuristic(weight, time_limit=1e-4)
+    assert verdict.certificate["heuristic_truncated"]
+    assert record_from_verdict(verdict)["heuristic_count"] is None
+    whole = hc.decide_heuristic(weight)
+    assert not whole.certificate["heuristic_truncated"]
+    assert record_from_verdict(whole)["heuristic_count"] == whole.certificate["heuristic_count"]
+
+
+def test_polish_budget_is_a_number_of_lps():
+    n, m = 30, 150
+    weight = np.random.default_rng(13).standard_normal((m, n))
+    x = search_layer(weight, SearchSettings(starts=2, steps=200)).x
+    positive = int(np.sum(weight @ x > 0))
+    assert polish_cell(weight, x, max_tries=3).tried == min(3, positive)
+    whole = polish_cell(weight, x)
+    assert whole.tried == positive and not whole.truncated
+    assert rational_count(weight, whole.x) <= positive - whole.flips
+    late = polish_cell(weight, x, max_tries=5, deadline=time.perf_counter() - 1.0)
+    assert late.truncated and late.tried == 0
+    assert polish_lp_budget(5000, 1000) == 0 < polish_lp_budget(1250, 250) < m
 
 
 def test_failed_search_is_unknown_never_injective():

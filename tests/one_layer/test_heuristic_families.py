@@ -23,7 +23,7 @@ from injcheck.one_layer.heuristic_check import decide_heuristic
 AMP = SearchSettings(
     starts=4,
     steps=300,
-    polish_time=0.0,
+    polish_tries=0,
     init="amp",
     width_start=0.5,
     step_start=0.05,
@@ -80,9 +80,7 @@ def test_amp_beats_random_starts_at_moderate_n():
     (measured: 186 against 218 rows over the three layers)."""
     weights = np.random.default_rng(11).standard_normal((3, 500, 100))
     amp = search_cells(weights, replace_amp(starts=1, steps=500, amp_stages=40, amp_iters=150))
-    rand = search_cells(
-        weights, SearchSettings(starts=1, steps=500, polish_time=0.0, init="random")
-    )
+    rand = search_cells(weights, SearchSettings(starts=1, steps=500, polish_tries=0, init="random"))
     assert sum(f.count for f in amp) < sum(f.count for f in rand)
     for weight, f in zip(weights, amp):
         assert f.count == rational_count(weight, f.x)
