@@ -7,10 +7,16 @@ exact P*/n comes from :func:`injcheck.one_layer.halfspace_depth`. Records are ap
 ``records.jsonl`` as they arrive (a re-run skips what is there), then ``summary.csv``,
 ``thresholds.csv``, ``exact_small_n.csv`` and ``large_n.png``/``.pdf`` are rebuilt.
 
+Two start families, each a record field ``init`` (records written before it are
+``random``): ``random`` (uniform starts, the plan ``FULL``) and ``amp`` (the staged AMP
+start, one run a layer, ``settings_for(n, m, init="amp", starts=1)``, the plan ``FULL_AMP``).
+Summaries, thresholds and the figure keep them apart.
+
 Usage::
 
-    nice -n 5 python experiments/large_n.py            # the full run (results/large_n)
-    python experiments/large_n.py --quick --out /tmp/q # smoke test, seconds
+    nice -n 5 python experiments/large_n.py                 # random starts (results/large_n)
+    nice -n 5 python experiments/large_n.py --init amp      # AMP starts
+    python experiments/large_n.py --quick --out /tmp/q      # smoke test (both), seconds
 """
 
 from __future__ import annotations
@@ -32,8 +38,18 @@ FULL = [
     (1000, [5.0, 6.0, 6.25, 6.5, 7.0], 4, 1000),
     (2000, [5.0, 6.0, 6.25, 6.5], 2, 800),
 ]
+#: (n, alphas) of the AMP run, ordered so that an interrupted run has whole sizes: the
+#: threshold region first, then the rest (AMP costs ~29 s a layer at n = 1000, alpha = 5).
+FULL_AMP = [
+    (250, [5.0, 6.0, 6.25, 6.5, 6.75, 7.0]),
+    (500, [5.0, 6.0, 6.25, 6.5, 6.75, 7.0]),
+    (1000, [5.0, 6.0, 6.25, 6.5, 6.75]),
+    (2000, [6.5, 6.25]),
+]
 FULL_EXACT = [(8, [3.0, 4.0, 5.0, 6.0, 7.0]), (10, [3.0, 4.0, 5.0, 6.0, 7.0])]
 QUICK = [(40, [3.0, 5.0, 7.0], 4, 300), (80, [5.0, 7.0], 4, 300)]
+QUICK_AMP = [(40, [5.0, 7.0])]
+INITS = ("random", "amp")
 QUICK_EXACT = [(6, [3.0, 5.0])]
 #: Bytes of float32 weights one batch may hold.
 BATCH_BYTES = 200e6
@@ -49,12 +65,17 @@ def layer(n: int, alpha: float, net: int) -> np.ndarray:
     return np.random.default_rng(net_seed(n, alpha, net)).standard_normal((m, n))
 
 
+def init_of(rec: dict) -> str | None:
+    """The start family of a heuristic record (``random`` before the field existed)."""
+    return rec.get("init", "random") if rec["kind"] == "heuristic" else None
+
+
 def _done(path: Path) -> set[tuple]:
     keys = set()
     if path.exists():
         for line in path.read_text().splitlines():
             rec = json.loads(line)
-            keys.add((rec["kind"], rec["n"], rec["alpha"], rec["net"]))
+            keys.add((rec["kind"], init_of(rec), rec["n"], rec["alpha"], rec["net"]))
     return keys
 
 
@@ -63,15 +84,18 @@ def _append(path: Path, rec: dict) -> None:
         fh.write(json.dumps(rec) + "\n")
 
 
-def run_heuristic(path: Path, n, alphas, starts, steps, nets) -> None:
-    from injcheck.one_layer.heuristic import SearchSettings, search_cells
-    from injcheck.one_layer.heuristic_check import verify_cell
+def run_heuristic(path: Path, n, alphas, nets, init: str = "random", starts=8, steps=1000) -> None:
+    """Search ``nets`` layers a point; ``init="amp"`` takes its settings from ``settings_for``."""
+    from injcheck.one_layer.heuristic import SearchSettings, search_cells, settings_for
 
-    settings = SearchSettings(starts=starts, steps=steps, polish_tries=0)
     done = _done(path)
     for alpha in alphas:
-        todo = [k for k in range(nets) if ("heuristic", n, alpha, k) not in done]
+        todo = [k for k in range(nets) if ("heuristic", init, n, alpha, k) not in done]
         m = int(round(alpha * n))
+        if init == "amp":
+            settings = settings_for(n, m, init="amp", starts=1, polish_tries=0)
+        else:
+            settings = SearchSettings(starts=starts, steps=steps, polish_tries=0)
         size = max(1, int(BATCH_BYTES // (4 * m * n)))
         for i in range(0, len(todo), size):
             chunk = todo[i : i + size]
@@ -80,28 +104,36 @@ def run_heuristic(path: Path, n, alphas, starts, steps, nets) -> None:
             found = search_cells(weights, settings)
             per_net = (time.perf_counter() - start) / len(chunk)
             for k, w, f in zip(chunk, weights, found):
-                verified = None
-                if f.count < n:
-                    check = verify_cell(w, f.x)
-                    verified = bool(check is not None and check.ok)
-                rec = {
-                    "kind": "heuristic",
-                    "n": n,
-                    "alpha": alpha,
-                    "m": m,
-                    "net": k,
-                    "seed": net_seed(n, alpha, k),
-                    "count": f.count,
-                    "witness": f.count < n,
-                    "verified": verified,
-                    "starts": starts,
-                    "steps": steps,
-                    "seconds_per_net": per_net,
-                }
-                _append(path, rec)
+                _append(path, _record(n, alpha, k, w, f, settings, per_net))
             print(
-                f"n={n} alpha={alpha} nets {chunk[0]}..{chunk[-1]}: {per_net:.1f} s/net", flush=True
+                f"{init}: n={n} alpha={alpha} nets {chunk[0]}..{chunk[-1]}: {per_net:.1f} s/net",
+                flush=True,
             )
+
+
+def _record(n: int, alpha: float, k: int, weight, found, settings, per_net: float) -> dict:
+    """One layer's record; a count below n is a witness only once it is verified."""
+    from injcheck.one_layer.heuristic_check import verify_cell
+
+    verified = None
+    if found.count < n:
+        check = verify_cell(weight, found.x)
+        verified = bool(check is not None and check.ok)
+    return {
+        "kind": "heuristic",
+        "init": settings.init,
+        "n": n,
+        "alpha": alpha,
+        "m": weight.shape[0],
+        "net": k,
+        "seed": net_seed(n, alpha, k),
+        "count": found.count,
+        "witness": found.count < n,
+        "verified": verified,
+        "starts": settings.starts,
+        "steps": settings.steps,
+        "seconds_per_net": per_net,
+    }
 
 
 def run_exact(path: Path, n, alphas, nets, time_limit=60.0) -> None:
@@ -110,7 +142,7 @@ def run_exact(path: Path, n, alphas, nets, time_limit=60.0) -> None:
     done = _done(path)
     for alpha in alphas:
         for k in range(nets):
-            if ("exact", n, alpha, k) in done:
+            if ("exact", None, n, alpha, k) in done:
                 continue
             start = time.perf_counter()
             p_star = halfspace_depth(layer(n, alpha, k), time_limit=time_limit)
@@ -133,15 +165,15 @@ def theory_e(alpha: float, method: str) -> float:
 
 def summarise(records: list[dict]) -> list[dict]:
     rows = []
-    keys = sorted({(r["n"], r["alpha"]) for r in records if r["kind"] == "heuristic"})
-    for n, alpha in keys:
-        group = [
-            r for r in records if r["kind"] == "heuristic" and (r["n"], r["alpha"]) == (n, alpha)
-        ]
+    heuristic = [r for r in records if r["kind"] == "heuristic"]
+    keys = sorted({(init_of(r), r["n"], r["alpha"]) for r in heuristic})
+    for init, n, alpha in keys:
+        group = [r for r in heuristic if (init_of(r), r["n"], r["alpha"]) == (init, n, alpha)]
         ratio = np.array([r["count"] / n for r in group])
         found = [bool(r["witness"] and r["verified"]) for r in group]
         rows.append(
             {
+                "init": init,
                 "n": n,
                 "alpha": alpha,
                 "nets": len(group),
@@ -171,11 +203,12 @@ def _crossing(alphas, values, level):
 
 
 def thresholds(summary: list[dict]) -> list[dict]:
-    """Algorithmic threshold per n: 50% crossing of the witness fraction, its grid bracket,
-    and the alpha where the mean count / n crosses 1."""
+    """Algorithmic threshold per start family and n: 50% crossing of the witness fraction,
+    its grid bracket, and the alpha where the mean count / n crosses 1."""
     out = []
-    for n in sorted({r["n"] for r in summary}):
-        rows = sorted((r for r in summary if r["n"] == n), key=lambda r: r["alpha"])
+    for init, n in sorted({(r.get("init", "random"), r["n"]) for r in summary}):
+        rows = [r for r in summary if (r.get("init", "random"), r["n"]) == (init, n)]
+        rows.sort(key=lambda r: r["alpha"])
         alphas = [r["alpha"] for r in rows]
         frac = [r["witness_fraction"] for r in rows]
         mid, (lo, hi) = _crossing(alphas, frac, 0.5)
@@ -183,6 +216,7 @@ def thresholds(summary: list[dict]) -> list[dict]:
         found = [r["alpha"] for r in rows if r["witness_fraction"] > 0]
         out.append(
             {
+                "init": init,
                 "n": n,
                 "alpha_alg": mid,
                 "bracket_lo": lo,
@@ -226,6 +260,31 @@ def write_csv(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
+def _series(summary: list[dict]):
+    """``((init, n), rows sorted by alpha)`` per curve, random starts first."""
+    keys = sorted({(r["init"], r["n"]) for r in summary}, key=lambda k: (INITS.index(k[0]), k[1]))
+    for key in keys:
+        yield (
+            key,
+            sorted((r for r in summary if (r["init"], r["n"]) == key), key=lambda r: r["alpha"]),
+        )
+
+
+def _colours(summary: list[dict]) -> dict:
+    """One colour per n, the same for both start families."""
+    import matplotlib.pyplot as plt
+
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    return {n: cycle[i % len(cycle)] for i, n in enumerate(sorted({r["n"] for r in summary}))}
+
+
+def _style(init: str, colour: str) -> dict:
+    """AMP starts (the better family) solid and filled; random starts dashed and faint."""
+    if init == "amp":
+        return {"color": colour, "marker": "o", "ms": 4, "ls": "-"}
+    return {"color": colour, "marker": "o", "ms": 3, "ls": "--", "mfc": "none", "alpha": 0.45}
+
+
 def plot(out: Path, summary, exact, thresh) -> None:
     import matplotlib
 
@@ -244,16 +303,15 @@ def plot(out: Path, summary, exact, thresh) -> None:
             lw=1,
             label=f"e*({method.upper()})",
         )
-    for n in sorted({r["n"] for r in summary}):
-        rows = sorted((r for r in summary if r["n"] == n), key=lambda r: r["alpha"])
+    colours = _colours(summary)
+    for (init, n), rows in _series(summary):
         ax.errorbar(
             [r["alpha"] for r in rows],
             [r["mean_count_over_n"] for r in rows],
             yerr=[r["sd"] for r in rows],
-            marker="o",
-            ms=4,
             capsize=2,
-            label=f"heuristic, n = {n}",
+            label=f"{init} starts, n = {n}",
+            **_style(init, colours[n]),
         )
     for n in sorted({r["n"] for r in exact}):
         rows = [r for r in exact if r["n"] == n and r["mean_p_star_over_n"] is not None]
@@ -267,14 +325,12 @@ def plot(out: Path, summary, exact, thresh) -> None:
     ax.axhline(1.0, color="grey", lw=0.8)
     ax.set(xlabel="alpha = m / n", ylabel="count / n", title="best heuristic count / n (mean, sd)")
     ax.legend(fontsize=7)
-    for n in sorted({r["n"] for r in summary}):
-        rows = sorted((r for r in summary if r["n"] == n), key=lambda r: r["alpha"])
+    for (init, n), rows in _series(summary):
         ax2.plot(
             [r["alpha"] for r in rows],
             [r["witness_fraction"] for r in rows],
-            "o-",
-            ms=4,
-            label=f"n = {n}",
+            label=f"{init}, n = {n}",
+            **_style(init, colours[n]),
         )
     ax2.axvline(load_table().capacities["frsb"], color="k", lw=0.8, ls="-", label="capacity (FRSB)")
     ax2.axhline(0.5, color="grey", lw=0.6)
@@ -284,9 +340,10 @@ def plot(out: Path, summary, exact, thresh) -> None:
         title="algorithmic threshold",
     )
     text = "\n".join(
-        f"n={t['n']}: alpha_alg={t['alpha_alg']:.2f} in [{t['bracket_lo']}, {t['bracket_hi']}]"
+        f"{t['init']}, n={t['n']}: alpha_alg={t['alpha_alg']:.2f} "
+        f"in [{t['bracket_lo']}, {t['bracket_hi']}]"
         if t["alpha_alg"] is not None
-        else f"n={t['n']}: no crossing on the grid"
+        else f"{t['init']}, n={t['n']}: no crossing on the grid"
         for t in thresh
     )
     ax2.text(0.02, 0.03, text, transform=ax2.transAxes, fontsize=7, va="bottom")
@@ -297,12 +354,25 @@ def plot(out: Path, summary, exact, thresh) -> None:
     plt.close(fig)
 
 
+def _run(path: Path, args, nets: int) -> None:
+    """The heuristic plan of ``--init`` (both in ``--quick``), then the small-n exact P*."""
+    if args.quick or args.init == "random":
+        for n, alphas, starts, steps in QUICK if args.quick else FULL:
+            run_heuristic(path, n, alphas, nets, "random", starts, steps)
+    if args.quick or args.init == "amp":
+        for n, alphas in QUICK_AMP if args.quick else FULL_AMP:
+            run_heuristic(path, n, alphas, nets, "amp")
+    for n, alphas in QUICK_EXACT if args.quick else FULL_EXACT:
+        run_exact(path, n, alphas, nets, time_limit=20.0)  # last: slow proofs wait
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/large_n")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
     parser.add_argument("--nets", type=int, default=None, help="layers per point (20; quick 3)")
     parser.add_argument("--analyse-only", action="store_true", help="rebuild tables and figure")
+    parser.add_argument("--init", choices=INITS, default="amp", help="start family to run (amp)")
     args = parser.parse_args(argv)
     import torch
 
@@ -310,13 +380,9 @@ def main(argv=None) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "records.jsonl"
-    plan, exact_plan = (QUICK, QUICK_EXACT) if args.quick else (FULL, FULL_EXACT)
     nets = args.nets or (3 if args.quick else 20)
     if not args.analyse_only:
-        for n, alphas, starts, steps in plan:
-            run_heuristic(path, n, alphas, starts, steps, nets)
-        for n, alphas in exact_plan:  # last: a slow proof must not delay the large-n data
-            run_exact(path, n, alphas, nets, time_limit=20.0)
+        _run(path, args, nets)
     records = load(path)
     summary, exact = summarise(records), exact_summary(records)
     thresh = thresholds(summary)
