@@ -77,7 +77,8 @@ def large_n_points(folder: Path) -> tuple[list[dict], list[dict], list[dict], li
     for r in _read_csv(folder / "summary.csv"):
         nets = _num(r.get("nets"))
         heur.append(
-            {"source": "large_n.py heuristic", "n": int(_num(r["n"])), "alpha": _num(r["alpha"]),
+            {"source": "large_n.py heuristic", "init": r.get("init") or "random",
+             "n": int(_num(r["n"])), "alpha": _num(r["alpha"]),
              "count": int(nets), "mean": _num(r["mean_count_over_n"]),
              "se": _num(r.get("sd")) / math.sqrt(nets) if nets > 0 else math.nan,
              "witness_fraction": _num(r.get("witness_fraction"))}
@@ -92,7 +93,8 @@ def large_n_points(folder: Path) -> tuple[list[dict], list[dict], list[dict], li
                  "se": _num(r.get("sd")) / math.sqrt(known)}
             )  # fmt: skip
     thresh = [
-        {"n": int(_num(r["n"])), "alpha_alg": _num(r.get("alpha_alg")),
+        {"init": r.get("init") or "random", "n": int(_num(r["n"])),
+         "alpha_alg": _num(r.get("alpha_alg")),
          "lo": _num(r.get("bracket_lo")), "hi": _num(r.get("bracket_hi")),
          "largest": _num(r.get("largest_alpha_with_witness"))}
         for r in _read_csv(folder / "thresholds.csv")
@@ -105,6 +107,31 @@ def large_n_points(folder: Path) -> tuple[list[dict], list[dict], list[dict], li
     if heur and not thresh:
         notes.append(f"no algorithmic thresholds ({shown / 'thresholds.csv'} absent)")
     return heur, exact, thresh, notes
+
+
+#: Markers of the heuristic start families (``large_n.py`` records ``init``): the AMP
+#: starts, the better family, filled; the random starts open and faint.
+HEURISTIC_STYLE = {
+    "amp": {"fmt": "^"},
+    "random": {"fmt": "v", "mfc": "none", "alpha": 0.5},
+}
+
+
+def _heuristic_series(heur: list[dict]):
+    """``((init, n), points sorted by alpha)`` per heuristic series."""
+    for key in sorted({(p["init"], p["n"]) for p in heur}, key=lambda k: (k[0] != "random", k[1])):
+        yield key, sorted((p for p in heur if (p["init"], p["n"]) == key), key=lambda p: p["alpha"])
+
+
+def best_thresholds(thresh: list[dict]) -> list[dict]:
+    """Per n, the threshold of the start family that finds witnesses furthest (a witness
+    is a proof whichever search found it, so the best family's threshold is the measured
+    algorithmic threshold); families without a crossing are skipped."""
+    best: dict[int, dict] = {}
+    for t in (t for t in thresh if math.isfinite(t["alpha_alg"])):
+        if t["n"] not in best or t["alpha_alg"] > best[t["n"]]["alpha_alg"]:
+            best[t["n"]] = t
+    return [best[n] for n in sorted(best)]
 
 
 def figure(exact: list[dict], heur: list[dict], thresh: list[dict], theory: sc.Theory, title: str):
@@ -123,18 +150,18 @@ def figure(exact: list[dict], heur: list[dict], thresh: list[dict], theory: sc.T
     ns_heur = sorted({p["n"] for p in heur})
     hcol = dict(zip(ns_heur, plt.get_cmap("autumn")(np.linspace(0.0, 0.75, max(len(ns_heur), 1)))))
     hoff = sc.dodge(ns_heur, 0.08)
-    for n in ns_heur:
-        pts = sorted((p for p in heur if p["n"] == n), key=lambda p: p["alpha"])
+    for (init, n), pts in _heuristic_series(heur):
+        style = HEURISTIC_STYLE.get(init, HEURISTIC_STYLE["random"])
         ax.errorbar([p["alpha"] + hoff[n] for p in pts], [p["mean"] for p in pts],
-                    yerr=[p["se"] for p in pts], fmt="^", mfc="none", ms=5, lw=0.8,
-                    capsize=1.5, color=hcol[n],
-                    label=f"heuristic best count/n (upper bound), n = {n}")  # fmt: skip
-    shown = [t for t in thresh if math.isfinite(t["alpha_alg"])]
+                    yerr=[p["se"] for p in pts], ms=5, lw=0.8, capsize=1.5, color=hcol[n],
+                    label=f"heuristic, {init} starts: best count/n (upper bound), n = {n}",
+                    **style)  # fmt: skip
+    shown = best_thresholds(thresh)
     for t in shown:
         ax.axvline(t["alpha_alg"], color=hcol.get(t["n"], "0.3"), lw=1.0, ls=(0, (1, 2)))
     if shown:  # one label for all: the thresholds of different n lie close together
-        text = "algorithmic threshold (dotted):\n" + "\n".join(
-            f"n = {t['n']}: {t['alpha_alg']:.2f}" for t in shown
+        text = "algorithmic threshold (dotted; best start family):\n" + "\n".join(
+            f"n = {t['n']}: {t['alpha_alg']:.2f} ({t['init']} starts)" for t in shown
         )
         ax.text(0.98, 0.03, text, transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
                 bbox={"facecolor": "white", "edgecolor": "0.8", "alpha": 0.9})  # fmt: skip
@@ -161,7 +188,7 @@ def run(stores, out: Path, settings, large_n: Path, label: str, solve: bool = Tr
     out.mkdir(parents=True, exist_ok=True)
     cols = ["source", "n", "alpha", "count", "mean", "se"]
     sc.write_csv(out / "pstar_exact.csv", exact + exact_ln, cols)
-    sc.write_csv(out / "pstar_heuristic.csv", heur, cols + ["witness_fraction"])
+    sc.write_csv(out / "pstar_heuristic.csv", heur, cols + ["init", "witness_fraction"])
     title = f"P*/n: exact (small n), heuristic upper bounds (large n), theory ({label})"
     sc.save_figure(figure(exact + exact_ln, heur, thresh, theory, title), out / "pstar_vs_alpha")
     md = _markdown(label, stores, exact, exact_ln, heur, thresh, notes, theory)
@@ -185,12 +212,13 @@ def _markdown(label, stores, exact, exact_ln, heur, thresh, notes, theory) -> st
     if thresh:
         L += [
             "",
-            "| n | algorithmic threshold | bracket | largest alpha with a witness |",
-            "|---|---|---|---|",
+            "| n | start family | algorithmic threshold | bracket | largest alpha with a witness |",
+            "|---|---|---|---|---|",
         ]
-        for t in thresh:
+        for t in sorted(thresh, key=lambda t: (t["n"], t["init"])):
             L.append(
-                f"| {t['n']} | {t['alpha_alg']:.3f} | [{t['lo']}, {t['hi']}] | {t['largest']} |"
+                f"| {t['n']} | {t['init']} | {t['alpha_alg']:.3f} | [{t['lo']}, {t['hi']}] | "
+                f"{t['largest']} |"
             )
     L += ["", "Exact mean P*/n next to e*(alpha) (interpolated on the theory curves):", "",
           "| n | alpha | trials | mean P*/n | s.e. | e* RS | e* 1RSB | e* full RSB |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip

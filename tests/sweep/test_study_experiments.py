@@ -84,7 +84,20 @@ def test_quick_pstar_exact_only_then_with_large_n(quick_out):
     assert study_pstar.main(["--quick", "--out", str(quick_out)]) == 0
     heur = _csv(quick_out / "pstar_heuristic.csv")
     assert [float(r["mean"]) for r in heur] == [0.70, 1.02]
-    assert "| 250 | 5.800 |" in (quick_out / "pstar_report.md").read_text()
+    assert {r["init"] for r in heur} == {"random"}  # files without the column: random starts
+    assert "| 250 | random | 5.800 |" in (quick_out / "pstar_report.md").read_text()
+    # two start families: both reported, the figure's threshold is the better family's
+    (ln / "thresholds.csv").write_text(
+        "init,n,alpha_alg,bracket_lo,bracket_hi,largest_alpha_with_witness\n"
+        "random,250,5.8,5.0,6.0,6.0\namp,250,6.4,6.0,6.5,6.5\n"
+    )
+    assert study_pstar.main(["--quick", "--out", str(quick_out)]) == 0
+    report = (quick_out / "pstar_report.md").read_text()
+    assert "| 250 | amp | 6.400 |" in report and "| 250 | random | 5.800 |" in report
+    _, _, thresh, _ = study_pstar.large_n_points(ln)
+    assert [(t["init"], t["alpha_alg"]) for t in study_pstar.best_thresholds(thresh)] == [
+        ("amp", 6.4)
+    ]
 
 
 def test_decision_only_sweep_is_merged_without_double_counting(quick_out):
