@@ -92,6 +92,12 @@ class SearchSettings:
     polish_tries : int
         Margin LPs of the exact polishing per network after the first (0 turns it off).
         A number of LPs, not seconds, so that the result does not depend on the load.
+    polish_band : float, optional
+        Row generation in the polishing LPs (:func:`~injcheck.one_layer.polish.polish_cell`
+        ``band``): the LP starts with the negative rows whose ``N(0, 1)``-scaled field is
+        within this of 0 and adds violated rows as needed; the same moves as the full LP,
+        at a fraction of its size (what makes polishing affordable at n = 1000). None: the
+        full LP.
     device : str
         torch device, ``"cpu"`` or ``"cuda"``.
     seed : int
@@ -119,6 +125,7 @@ class SearchSettings:
     step_end: float = 0.001
     surrogate: str = "ramp"
     polish_tries: int = 0
+    polish_band: float | None = None
     device: str = "cpu"
     seed: int = 0
     init: str = "random"
@@ -138,6 +145,8 @@ class SearchSettings:
             raise InvalidArgumentError("amp_stages >= 0, amp_iters >= 1, amp_beta_max >= 3.5")
         if not 0 < self.amp_damping <= 1:
             raise InvalidArgumentError("amp_damping must lie in (0, 1]")
+        if self.polish_band is not None and not self.polish_band > 0:
+            raise InvalidArgumentError("polish_band must be positive (or None: the full LP)")
         if self.starts < 1 or self.steps < 1:
             raise InvalidArgumentError("starts and steps must be positive integers")
         positive = (self.width_start, self.width_end, self.step_start, self.step_end)
@@ -421,9 +430,15 @@ def _finish(weight, x, settings: SearchSettings, deadline: float | None) -> Cell
     if _past(deadline):
         return CellSearch(count, x, open_cell, descent_count, stats, truncated=True)
     t0 = time.perf_counter()
-    polished = polish_cell(weight, x, max_tries=settings.polish_tries, deadline=deadline)
+    polished = polish_cell(
+        weight, x, max_tries=settings.polish_tries, deadline=deadline, band=settings.polish_band
+    )
     stats.update(
-        flips=polished.flips, flips_tried=polished.tried, polish_time=time.perf_counter() - t0
+        flips=polished.flips,
+        flips_tried=polished.tried,
+        polish_solves=polished.solves,
+        polish_lp_rows=polished.lp_rows,
+        polish_time=time.perf_counter() - t0,
     )
     if polished.x is not None:
         new_count, new_open = _exact_count(weight, polished.x)

@@ -11,6 +11,13 @@ negative side of row ``j`` exists, so the move is kept and the count drops by on
 row ``j`` is released again. The work is a number of LPs (``max_tries``), not seconds,
 so that the same input gives the same result on any machine under any load; a
 ``deadline`` is only a safety cap, and hitting it is reported (``truncated``).
+
+With ``band`` (row generation, for large ``m n``) the LP holds only the rows of ``N``
+whose normalised field at ``x`` lies within ``band`` of 0; after each solve every row of
+``N`` is checked at the LP point and the violated ones are added before solving again.
+A reduced LP is a relaxation, so ``t <= 0`` there already rejects the move, and a
+solution that satisfies every row of ``N`` is optimal for the full LP: the moves taken
+are exactly those of the full LP (docs/heuristic.md, "Row generation").
 """
 
 from __future__ import annotations
@@ -39,15 +46,21 @@ class Polish:
     flips : int
         Rows moved to the negative side.
     tried : int
-        LPs solved after the first.
+        Moves tried (margin LPs after the first; with ``band`` each may take a few solves).
     truncated : bool
         Whether the deadline stopped the pass before ``max_tries`` or the end of the rows.
+    solves : int
+        LP solves in all, the first included (row generation re-solves after adding rows).
+    lp_rows : int
+        Rows held by the LP at the end (``m`` without ``band``).
     """
 
     x: np.ndarray | None
     flips: int
     tried: int
     truncated: bool
+    solves: int = 0
+    lp_rows: int = 0
 
 
 def polish_cell(
@@ -56,6 +69,7 @@ def polish_cell(
     *,
     max_tries: int | None = None,
     deadline: float | None = None,
+    band: float | None = None,
 ) -> Polish:
     """Move a cell point across the hyperplanes of its positive rows, one at a time.
 
@@ -70,71 +84,115 @@ def polish_cell(
     deadline : float, optional
         ``time.perf_counter()`` value after which no LP is started (a cap; the result
         then depends on the machine, which ``Polish.truncated`` says).
+    band : float, optional
+        Row generation: the LP starts with the negative rows whose field at ``x``, scaled
+        to ``N(0, 1)`` (unit rows, ``|x| = sqrt(n)``), exceeds ``-band``, and gains the
+        violated ones as it goes (None: all ``m`` rows, the plain LP). The moves are the
+        same; only the size of the LP changes.
 
     Returns
     -------
     Polish
     """
-    import highspy
-
     unit = weight / np.where((norms := np.linalg.norm(weight, axis=1)) > 0, norms, 1.0)[:, None]
     fields = unit @ x
     negative = fields < 0
-    highs = _margin_lp(unit, negative)
-    feasible, truncated = _margin_run(highs, deadline)
-    if not feasible:
-        return Polish(None, 0, 0, truncated)
-    n = weight.shape[1]
-    best = np.array(highs.getSolution().col_value[:n])
+    if band is None:
+        held = np.ones(len(fields), dtype=bool)
+    else:
+        scale = np.sqrt(weight.shape[1]) / max(float(np.linalg.norm(x)), 1e-300)
+        held = negative & (fields * scale > -band)
+    lp = _MarginLP(unit, negative, held, deadline)
+    best = lp.solve()
+    if best is None:
+        return lp.result(None, 0, 0)
     order = np.flatnonzero(~negative)
     order = order[np.argsort(fields[order], kind="stable")][:max_tries]
     flips = tried = 0
     for j in order:
-        if truncated or (deadline is not None and time.perf_counter() >= deadline):
-            return Polish(best, flips, tried, True)
+        if lp.truncated or (deadline is not None and time.perf_counter() >= deadline):
+            lp.truncated = True
+            return lp.result(best, flips, tried)
         tried += 1
-        highs.changeRowBounds(int(j), -highspy.kHighsInf, 0.0)
-        feasible, truncated = _margin_run(highs, deadline)
-        if feasible:
-            flips += 1
-            best = np.array(highs.getSolution().col_value[:n])
+        lp.set_negative(int(j), True)
+        new = lp.solve()
+        if new is not None:
+            flips, best = flips + 1, new
         else:
-            highs.changeRowBounds(int(j), -highspy.kHighsInf, highspy.kHighsInf)
-    return Polish(best, flips, tried, truncated)
+            lp.set_negative(int(j), False)
+    return lp.result(best, flips, tried)
 
 
-def _margin_lp(unit: np.ndarray, negative: np.ndarray):
-    """A quiet single-thread HiGHS holding the margin LP with the rows ``negative`` bound."""
-    import highspy
+class _MarginLP:
+    """The margin LP over the rows ``held`` of ``unit`` (``negative`` ones bound by 0),
+    grown by the violated negative rows it does not hold (row generation)."""
 
-    from ..solvers import quiet_highs
-    from .geometry import to_csc
+    def __init__(self, unit: np.ndarray, negative: np.ndarray, held: np.ndarray, deadline):
+        from ..solvers import quiet_highs
 
-    m, n = unit.shape
-    inf = highspy.kHighsInf
-    highs = quiet_highs()
-    highs.setOptionValue("threads", 1)  # one thread: the simplex path is deterministic
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n + 1, m
-    lp.col_cost_ = np.r_[np.zeros(n), -1.0]
-    lp.col_lower_, lp.col_upper_ = np.r_[-np.ones(n), 0.0], np.r_[np.ones(n), 1.0]
-    lp.row_lower_ = np.full(m, -inf)
-    lp.row_upper_ = np.where(negative, 0.0, inf)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    csc = to_csc(np.hstack([unit, np.ones((m, 1))]))
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc
-    highs.passModel(lp)
-    return highs
+        self.unit, self.negative, self.deadline = unit, negative.copy(), deadline
+        self.position = np.full(len(negative), -1)  # row of the model holding each row
+        self.truncated, self.solves = False, 0
+        n = unit.shape[1]
+        self.highs = quiet_highs()
+        self.highs.setOptionValue("threads", 1)  # one thread: the simplex path is deterministic
+        self.highs.addVars(n + 1, np.r_[-np.ones(n), 0.0], np.r_[np.ones(n), 1.0])
+        self.highs.changeColCost(n, -1.0)
+        self._add(np.flatnonzero(held))
 
+    def _add(self, rows: np.ndarray) -> None:
+        import highspy
 
-def _margin_run(highs, deadline: float | None) -> tuple[bool, bool]:
-    """Solve; ``(the optimal margin is clearly positive, the deadline stopped the LP)``."""
-    import highspy
+        from .geometry import to_csc
 
-    if deadline is not None:
-        highs.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1e-3))
-    highs.run()
-    status = highs.getModelStatus()
-    if status != highspy.HighsModelStatus.kOptimal:
-        return False, status == highspy.HighsModelStatus.kTimeLimit
-    return -highs.getInfo().objective_function_value > MARGIN_MIN, False
+        base = self.highs.getNumRow()
+        self.position[rows] = base + np.arange(len(rows))
+        upper = np.where(self.negative[rows], 0.0, highspy.kHighsInf)
+        # Rows of [unit | 1] are the columns of its transpose: CSC of the transpose is CSR.
+        starts, index, values = to_csc(np.hstack([self.unit[rows], np.ones((len(rows), 1))]).T)
+        lower = np.full(len(rows), -highspy.kHighsInf)
+        self.highs.addRows(len(rows), lower, upper, len(values), starts[:-1], index, values)
+
+    def set_negative(self, row: int, negative: bool) -> None:
+        """Bind ``row`` by 0 (adding it to the model if needed) or release it."""
+        import highspy
+
+        self.negative[row] = negative
+        if self.position[row] < 0:
+            self._add(np.array([row]))
+        else:
+            upper = 0.0 if negative else highspy.kHighsInf
+            self.highs.changeRowBounds(int(self.position[row]), -highspy.kHighsInf, upper)
+
+    def solve(self) -> np.ndarray | None:
+        """The LP point if the optimal margin over every negative row is clearly positive."""
+        n = self.unit.shape[1]
+        while True:
+            if not self._run():
+                return None
+            point = np.array(self.highs.getSolution().col_value)
+            margin = point[n]
+            # Rows the model does not hold must meet the same constraint at the LP point.
+            missing = np.flatnonzero(
+                self.negative & (self.position < 0) & (self.unit @ point[:n] + margin > 0)
+            )
+            if missing.size == 0:
+                return point[:n]
+            self._add(missing)
+
+    def _run(self) -> bool:
+        """Solve; whether the optimal margin is clearly positive (a deadline hit is noted)."""
+        import highspy
+
+        if self.deadline is not None:
+            self.highs.setOptionValue("time_limit", max(self.deadline - time.perf_counter(), 1e-3))
+        self.highs.run()
+        self.solves += 1
+        status = self.highs.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            self.truncated = self.truncated or status == highspy.HighsModelStatus.kTimeLimit
+            return False
+        return -self.highs.getInfo().objective_function_value > MARGIN_MIN
+
+    def result(self, x: np.ndarray | None, flips: int, tried: int) -> Polish:
+        return Polish(x, flips, tried, self.truncated, self.solves, self.highs.getNumRow())

@@ -97,3 +97,45 @@ def test_settings_for_amp_and_invalid_values():
         SearchSettings(init="amp", amp_damping=0.0)
     with pytest.raises(InvalidArgumentError):
         SearchSettings(init="amp", amp_beta_max=1.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_row_generation_polish_makes_the_moves_of_the_full_lp(seed):
+    """``band`` only shrinks the LP: the moves tried and taken are those of the full LP
+    (feasibility of a move depends on the rows bound, not on the LP point), the rows made
+    negative stay negative at the returned point, and with a narrow band rows had to be
+    generated (otherwise the test would not exercise the check at the LP point)."""
+    from injcheck.one_layer.polish import polish_cell
+    from injcheck.verify import exact_signs
+
+    n, m = 40, 200
+    weight = np.random.default_rng(70 + seed).standard_normal((m, n))
+    x = search_layer(weight, SearchSettings(starts=2, steps=400, polish_tries=0)).x
+    full = polish_cell(weight, x, max_tries=30)
+    rows = polish_cell(weight, x, max_tries=30, band=0.02)
+    assert (rows.flips, rows.tried) == (full.flips, full.tried)
+    assert full.flips > 0
+    assert rows.lp_rows < m and rows.solves > rows.tried + 1  # rows were generated
+    start = exact_signs(weight, x)
+    for polished in (full, rows):
+        signs = exact_signs(weight, polished.x)
+        assert np.all(signs[start < 0] < 0)
+        assert np.sum(signs >= 0) <= np.sum(start >= 0) - polished.flips
+
+
+@pytest.mark.parametrize("n", [4, 6, 8])
+def test_row_generation_polish_counts_never_below_exact_p_star(n):
+    rng = np.random.default_rng(300 + n)
+    for _ in range(3):
+        weight = rng.standard_normal((int(rng.integers(3 * n, 6 * n + 1)), n))
+        found = search_layer(weight, replace_amp(polish_tries=10, polish_band=0.1))
+        p_star = halfspace_depth(weight, time_limit=120)
+        assert p_star is not None and found.open_cell
+        assert p_star <= found.count <= found.descent_count
+        assert found.count == rational_count(weight, found.x)
+
+
+def test_polish_band_must_be_positive():
+    with pytest.raises(InvalidArgumentError, match="polish_band"):
+        SearchSettings(polish_band=0.0)
+    assert settings_for(1000, 5000).polish_band is None  # the defaults keep the full LP
