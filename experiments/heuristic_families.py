@@ -125,7 +125,7 @@ def study_amp(args) -> list[str]:
 
     weights = _layers(args.n, args.alpha, args.nets)
     m = weights[0].shape[0]
-    configs = [("random starts: settings_for default", settings_for(args.n, m, polish_tries=0))]
+    configs = [("random starts", settings_for(args.n, m, init="random", polish_tries=0))]
     configs.append(
         (
             "AMP, first stage only (beta <= 3.3), 1 run",

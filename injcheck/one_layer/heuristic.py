@@ -4,9 +4,9 @@ A point ``x`` in an open cell of the arrangement of ``W`` with fewer than ``n`` 
 non-negative is a proof that ``x -> ReLU(W x)`` is not injective (THEORY.md section 2),
 at any size. This module searches for such cells; it proves nothing when it fails.
 
-Two stages (three with ``init="amp"``):
+Two stages (three with ``init="amp"``, the default of :func:`settings_for`):
 
-0. **Staged AMP start** (``init="amp"``, optional): generalised approximate message passing
+0. **Staged AMP start** (``init="amp"``): generalised approximate message passing
    for the Gibbs measure ``exp(-beta * count)`` on the sphere, run in stages: each stage
    adds an increment orthogonal to the point built so far, with the remaining norm as its
    prior variance and a larger ``beta`` (an incremental, IAMP-like path from the centre
@@ -64,8 +64,11 @@ INITS = ("random", "amp")
 #: iterations (at alpha = 5 the plain, replica-symmetric AMP stays stable up to beta ~ 3.6).
 AMP_FIRST_BETA = 3.3
 AMP_FIRST_ITERS = 800
-#: AMP runs per layer in ``settings_for(..., init="amp")`` (measured at n = 1000: docs).
+#: AMP runs per layer in ``settings_for`` where ``m n <= AMP_MULTI_MAX_MN``, one above:
+#: 4 runs against 1 lowered the count by 0.4-1.0 rows on average at n = 20-100 and by 1.8-3.3
+#: at n = 250 (cost x1.3-1.6), and by nothing at n = 500 and 1000 (docs/heuristic.md).
 AMP_STARTS = 4
+AMP_MULTI_MAX_MN = 400_000
 #: Stages stop once every start has less than this fraction of its squared norm left.
 AMP_VSTOP = 1e-4
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
@@ -481,17 +484,30 @@ def settings_for(n: int, m: int, **overrides) -> SearchSettings:
     """Default settings sized for one layer of shape ``(m, n)``; they depend on the shape
     only (never on timings), so a seed always gives the same verdict.
 
-    ``init="amp"`` (an option; the default stays ``"random"``) switches to the staged AMP
-    starts: ``AMP_STARTS`` runs and a 1000-step descent from a narrow window.
+    The default start is the staged AMP (``init="amp"``): it measured lower counts than
+    random starts at every size tried, n = 20 to 1000 (docs/heuristic.md). ``AMP_STARTS``
+    runs where ``m n <= AMP_MULTI_MAX_MN``, one above (more runs gained nothing at n = 500,
+    1000), each followed by a 1000-step descent from a narrow window.
 
-    Longer schedules paid more than more starts (docs/heuristic.md), so 8 starts and
-    ``DEFAULT_WORK / (8 m n)`` steps, clipped to [1000, 4000]. Polishing pays where each
-    LP is cheap, so it gets ``polish_lp_budget(m, n)`` LPs (a few seconds' worth).
+    ``init="random"``: 8 uniform starts and ``DEFAULT_WORK / (8 m n)`` steps, clipped to
+    [1000, 4000] (longer schedules paid more than more starts).
+
+    Either way, polishing gets ``polish_lp_budget(m, n)`` LPs (a few seconds' worth).
     """
-    steps = int(min(4000, max(1000, DEFAULT_WORK / (8 * m * n))))
-    base = SearchSettings(starts=8, steps=steps, polish_tries=polish_lp_budget(m, n))
-    if overrides.get("init") == "amp":
+    polish = polish_lp_budget(m, n)
+    if overrides.get("init", "amp") == "random":
+        steps = int(min(4000, max(1000, DEFAULT_WORK / (8 * m * n))))
+        base = SearchSettings(starts=8, steps=steps, polish_tries=polish)
+    else:
         # The AMP end point is already a deep minimum: a short descent from a narrow window
-        # (a wide one walks away from it); AMP_STARTS runs (docs/heuristic.md).
-        base = replace(base, starts=AMP_STARTS, steps=1000, width_start=0.5, step_start=0.05)
+        # (a wide one walks away from it).
+        runs = AMP_STARTS if m * n <= AMP_MULTI_MAX_MN else 1
+        base = SearchSettings(
+            starts=runs,
+            steps=1000,
+            width_start=0.5,
+            step_start=0.05,
+            polish_tries=polish,
+            init="amp",
+        )
     return replace(base, **overrides)

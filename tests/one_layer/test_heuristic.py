@@ -145,8 +145,8 @@ def test_result_does_not_depend_on_the_clock(monkeypatch):
     """Without a time limit the work is counted in steps, starts and LPs: on a machine a
     million times slower (the clock jumps 1000 s a call) the defaults find the same cell,
     polishing included."""
-    n, m = 30, 150
-    weight = np.random.default_rng(11).standard_normal((m, n))
+    n, m = 50, 250
+    weight = np.random.default_rng(12).standard_normal((m, n))
     settings = settings_for(n, m)
     fast = search_layer(weight, settings)
     assert fast.stats["flips"] > 0  # polishing moved the point, so the test can fail

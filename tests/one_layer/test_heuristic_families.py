@@ -89,7 +89,8 @@ def test_amp_beats_random_starts_at_moderate_n():
 def test_settings_for_amp_and_invalid_values():
     s = settings_for(1000, 5000, init="amp")
     assert s.init == "amp" and math.isclose(s.width_start, 0.5)
-    assert settings_for(1000, 5000).init == "random"  # the default is unchanged
+    assert settings_for(1000, 5000).init == "amp"  # the default (results/large_n/default_choice.md)
+    assert settings_for(1000, 5000, init="random").init == "random"
     assert settings_for(1000, 5000, init="amp", starts=2).starts == 2
     with pytest.raises(InvalidArgumentError, match="init"):
         SearchSettings(init="gamp")
