@@ -204,8 +204,11 @@ def published_check_figure(ours: list[dict], pub: list[dict], checks, title: str
 
 
 # -- main ---------------------------------------------------------------------------------
-def run(store: Path, out: Path, settings: dict, label: str) -> dict:
+def run(store: Path, out: Path, settings: dict, label: str, ns=None) -> dict:
+    """Crossings, fits, checks, figures and report; ``ns``: the input sizes to use (all)."""
     rows, _ = sc.load_study_rows(store, settings)
+    if ns is not None:  # e.g. leave out a size whose run is still partial
+        rows = [r for r in rows if r["n"] in set(ns)]
     ours = summarize_points(rows) if rows else []
     pub, citation = published_summary()
     crossings = {
@@ -338,7 +341,14 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help=f"output folder (default {sc.RESULTS})")
     p.add_argument("--label", default=None, help="label in titles, e.g. 'partial run'")
     p.add_argument("--quick", action="store_true", help="CI smoke test on the quick store in --out")
+    p.add_argument("--n", default=None, help="input sizes to use, e.g. 2:13 (default: all)")
     args = p.parse_args(argv)
+    from injcheck.sweep.spec import parse_int_list
+
+    try:
+        ns = parse_int_list(args.n, "n") if args.n else None
+    except Exception as exc:  # noqa: BLE001 - one clear line, exit 2
+        p.error(f"bad argument: {exc}")
     settings = dict(sc.STUDY_SETTINGS)
     out = Path(args.out) if args.out else sc.RESULTS
     store = Path(args.store) if args.store else sc.STORE
@@ -349,7 +359,7 @@ def main(argv=None) -> int:
         settings, label = dict(sc.QUICK_SETTINGS), "QUICK smoke test, not a result"
     if not store.is_file():
         print(f"note: no store at {store}; only the published counts are analysed", file=sys.stderr)
-    run(store, out, settings, label)
+    run(store, out, settings, label, ns)
     return 0
 
 
