@@ -115,10 +115,8 @@ def _load(args: argparse.Namespace):
         ) from exc
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..check import check
-    from ..networks import as_layers, random_relu_net
-
+def _validate(args: argparse.Namespace) -> None:
+    """Flags that cannot be checked by argparse alone; one clear error each."""
     for flag, value in (("--time-limit", args.time_limit), ("--box", args.box)):
         if value is not None and not (np.isfinite(value) and value > 0):
             raise InvalidArgumentError(f"{flag} must be a positive number, got {value}")
@@ -128,20 +126,33 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidArgumentError("--seed only applies to random networks (--arch)")
     if args.weights is None and (args.layout is not None or args.trust_pickle):
         raise InvalidArgumentError("--layout and --trust-pickle only apply to --weights")
+
+
+def _network(args: argparse.Namespace):
+    """The random network of ``--arch`` or the user's network of ``--weights``."""
+    from ..networks import as_layers, random_relu_net
+
     if args.arch is not None:
         arch = _int_list(args.arch, "--arch")
         if len(arch) < 2:
             raise InvalidArgumentError(f"--arch needs n and at least one width, got {args.arch!r}")
         if args.seed < 0:
             raise InvalidArgumentError(f"--seed must be non-negative, got {args.seed}")
-        network = as_layers(random_relu_net(arch[0], arch[1:], seed=args.seed))
-    else:
-        network = _load(args)
-        if any(layer.has_bias for layer in network.layers) and args.box is None:
-            raise InvalidArgumentError(
-                "the network has biases, so it is not homogeneous: pass --box R to check it "
-                "on [-R, R]^n"
-            )
+        return as_layers(random_relu_net(arch[0], arch[1:], seed=args.seed))
+    network = _load(args)
+    if any(layer.has_bias for layer in network.layers) and args.box is None:
+        raise InvalidArgumentError(
+            "the network has biases, so it is not homogeneous: pass --box R to check it "
+            "on [-R, R]^n"
+        )
+    return network
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..check import check
+
+    _validate(args)
+    network = _network(args)
     x0 = _float_list(args.x0, "--x0") if args.x0 is not None else None
     verdict = check(
         network,
