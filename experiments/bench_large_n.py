@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -44,6 +45,18 @@ def one(n: int, alpha: float, seed: int, time_limit: float) -> dict:
         "starts": verdict.stats.get("starts"),
         "exact_check": (verdict.verification or {}).get("exact_check"),
     }
+
+
+def _machine() -> str:
+    """CPU model, cores and load average at the end of the run."""
+    model = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [ln.split(":", 1)[1].strip() for ln in cpuinfo.read_text().splitlines()
+                 if ln.startswith("model name")]  # fmt: skip
+        model = names[0] if names else model
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{model}, {os.cpu_count()} cores, load average {load}"
 
 
 def table(records: list[dict], e_frsb: dict) -> str:
@@ -88,9 +101,9 @@ def main(argv=None) -> None:
     lines = [
         "# Heuristic witness search: benchmark of the issue-13 targets",
         "",
-        "Command: `python experiments/bench_large_n.py` (torch on one thread; the machine, a",
-        "2-core AMD EPYC, is shared with other agents, so wall times depend on their load; the",
-        "README states the load of the published run). No GPU: not measured.",
+        "Command: `python experiments/bench_large_n.py` (torch on one thread, default settings",
+        f"of `method='heuristic'`; {_machine()}; a shared machine, so wall times depend on",
+        "the load). No GPU: not measured.",
         "",
         table(records, e_frsb),
         "",
