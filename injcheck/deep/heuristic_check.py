@@ -36,7 +36,7 @@ import numpy as np
 from ..budget import Budget
 from ..exceptions import InvalidArgumentError
 from ..layers import Layer, affine_pieces, architecture, is_homogeneous
-from ..one_layer.heuristic import polish_lp_budget
+from ..one_layer.polish import polish_lp_budget
 from ..verdict import Verdict
 from ..verify import WitnessCheck, float_check, verify_witness
 from .cell_signs import certified_counts, verify_deep_cell_witness
@@ -68,7 +68,7 @@ def settings_for(arch: Sequence[int], **overrides) -> DeepSearchSettings:
     to [300, 2000] (measured: n = 500, widths 3000, 3000: 416 steps, 6.6 s of descent and
     9.8 s in all on one thread at load ~4.5). The exact LP improvement is on
     with the LP budget of a one-layer polish of all ``sum_k m_k`` units
-    (:func:`injcheck.one_layer.heuristic.polish_lp_budget`: a few seconds' worth per
+    (:func:`injcheck.one_layer.polish.polish_lp_budget`: a few seconds' worth per
     layer, off above ``n sum_k m_k = 400,000``; measured at n = 100, widths 600, 600: one
     pass over the positive units in ~2 s per layer, best counts -0.04 n).
     """

@@ -44,7 +44,7 @@ import numpy as np
 
 from ..exceptions import InvalidArgumentError
 from ..verify import exact_signs
-from .polish import polish_cell
+from .polish import polish_cell, polish_lp_budget
 
 if TYPE_CHECKING:  # torch is imported where the search runs
     import torch
@@ -460,24 +460,6 @@ def search_layer(
 #: Multiply-adds of the default descent (starts x steps x m x n): ~15 s on one loaded
 #: core of the 2-core EPYC used here (7.7e9 multiply-adds per second measured at n = 500).
 DEFAULT_WORK = 1.2e11
-
-
-#: Seconds-worth of polishing LPs, as ``POLISH_LP_WORK / (m n)^2`` LPs: one LP after a
-#: single-row change costs ~3.6e-12 (m n)^2 CPU seconds (measured at alpha = 5 on a 2-core
-#: Xeon: 0.009 s at n = 100, 0.045 s at n = 150, 0.35 s at n = 250; docs/heuristic.md),
-#: so this is ~5 s a layer, and a full pass over the positive rows up to n ~ 150.
-POLISH_LP_WORK = 1.4e12
-#: Above this ``m n`` polishing is off (the first LP alone takes over a minute at
-#: n = 1000, m = 5000).
-POLISH_MAX_MN = 400_000
-
-
-def polish_lp_budget(m: int, n: int) -> int:
-    """LPs of the exact polishing per layer of shape ``(m, n)``: a count from the shape
-    (never from timings, so a seed gives the same count under any load); 0 is off."""
-    if m * n > POLISH_MAX_MN:
-        return 0
-    return int(min(m, max(1, POLISH_LP_WORK / float(m * n) ** 2)))
 
 
 def settings_for(n: int, m: int, **overrides) -> SearchSettings:

@@ -27,11 +27,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Polish", "polish_cell"]
+__all__ = ["Polish", "polish_cell", "polish_lp_budget"]
 
 #: The margin LP's optimum must exceed this for a move to count (the LP's own
 #: tolerances are ~1e-7; the new point is re-certified exactly by the caller anyway).
 MARGIN_MIN = 1e-7
+
+
+#: Seconds-worth of polishing LPs, as ``POLISH_LP_WORK / (m n)^2`` LPs: one LP after a
+#: single-row change costs ~3.6e-12 (m n)^2 CPU seconds (measured at alpha = 5 on a 2-core
+#: Xeon: 0.009 s at n = 100, 0.045 s at n = 150, 0.35 s at n = 250; docs/heuristic.md),
+#: so this is ~5 s a layer, and a full pass over the positive rows up to n ~ 150.
+POLISH_LP_WORK = 1.4e12
+#: Above this ``m n`` polishing is off (the first LP alone takes over a minute at
+#: n = 1000, m = 5000).
+POLISH_MAX_MN = 400_000
+
+
+def polish_lp_budget(m: int, n: int) -> int:
+    """LPs of the exact polishing per layer of shape ``(m, n)``: a count from the shape
+    (never from timings, so a seed gives the same count under any load); 0 is off."""
+    if m * n > POLISH_MAX_MN:
+        return 0
+    return int(min(m, max(1, POLISH_LP_WORK / float(m * n) ** 2)))
 
 
 @dataclass(frozen=True)
