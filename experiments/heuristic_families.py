@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from machine import cpu_model  # experiments/machine.py
 
 #: (label, overrides of SearchSettings(starts=8, steps=1000)).
 CONFIGS = [
@@ -294,7 +295,7 @@ def main(argv=None) -> None:
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     intro = [
         f"Command: `python experiments/heuristic_families.py {argv_text}` (one torch thread, "
-        f"shared 2-core EPYC, load average at the end {load}: times are loaded).",
+        f"{cpu_model()}, {os.cpu_count()} cores, load average at the end {load}).",
         "",
     ]
     out = Path(args.out)

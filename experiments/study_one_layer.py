@@ -184,10 +184,21 @@ def transition_figure(summary, crossings, theory: sc.Theory, title: str):
 
 
 def report(
-    store: Path, out: Path, settings: dict, target: int, elapsed: float | None, quick: bool = False
+    store: Path,
+    out: Path,
+    settings: dict,
+    target: int,
+    elapsed: float | None,
+    quick: bool = False,
+    ns: tuple[int, ...] | None = None,
 ) -> dict:
-    """Write the CSV tables, figure and markdown report; returns the completeness table."""
+    """Write the CSV tables, figure and markdown report; returns the completeness table.
+
+    ``ns`` restricts the report to those input sizes (default: every size in the store).
+    """
     rows, conflicts = sc.load_study_rows(store, settings)
+    if ns is not None:
+        rows = [r for r in rows if r["n"] in ns]
     out.mkdir(parents=True, exist_ok=True)
     if not rows:
         print(f"no study rows in {store}; nothing to report", file=sys.stderr)
@@ -417,7 +428,10 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--n", default="2:6", help="input sizes, e.g. 2:6 or 2,3,8 (default 2:6)")
+    p.add_argument(
+        "--n", default=None,
+        help="input sizes, e.g. 2:6 or 2,3,8 (runs: default 2:6; reports: default every n stored)",
+    )  # fmt: skip
     p.add_argument("--trials", type=int, default=400, help="trials per inner point (default 400)")
     p.add_argument("--outer-trials", type=int, default=100, help="trials per tail point (100)")
     p.add_argument("--rounds", default="50,100,200,400", help="trial counts of the rounds")
@@ -444,7 +458,7 @@ def parse_args(argv=None):
     from injcheck.sweep.spec import parse_int_list
 
     try:
-        args.ns = parse_int_list(args.n, "n")
+        args.ns = parse_int_list(args.n or "2:6", "n")
         args.rounds = [int(x) for x in args.rounds.split(",") if x.strip()]
         args.deadline = deadline_from(args.until, time.time()) if args.until else None
     except Exception as exc:  # noqa: BLE001 - one clear line, exit 2
@@ -488,7 +502,9 @@ def main(argv=None) -> int:
         ran = run_study(args, store, run_settings, args.ns, grids)
         print(f"[{sc.now()}] ran {ran} trials in {time.perf_counter() - t0:.0f} s", flush=True)
     elapsed = None if args.report_only else time.perf_counter() - t0
-    report(store, out, settings, args.trials, elapsed, quick=args.quick)
+    # A report draws every size in the store unless --n names some.
+    ns = None if args.n is None else tuple(args.ns)
+    report(store, out, settings, args.trials, elapsed, quick=args.quick, ns=ns)
     return 0
 
 

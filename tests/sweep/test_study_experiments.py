@@ -51,6 +51,17 @@ def test_quick_one_layer_writes_tables_and_resumes(quick_out, capsys):
     assert "ran 0 trials" in capsys.readouterr().out
 
 
+def test_report_draws_only_the_sizes_asked_for(quick_out, tmp_path):
+    import study_common
+
+    store = quick_out / "quick.sqlite"
+    settings = study_common.QUICK_SETTINGS
+    study_one_layer.report(store, tmp_path, settings, 12, None, quick=True, ns=(4,))
+    assert [int(c["n"]) for c in _csv(tmp_path / "one_layer_crossings.csv")] == [4]
+    study_one_layer.report(store, tmp_path, settings, 12, None, quick=True)
+    assert [int(c["n"]) for c in _csv(tmp_path / "one_layer_crossings.csv")] == [3, 4]
+
+
 def test_quick_scaling_compares_with_published(quick_out):
     assert study_scaling.main(["--quick", "--out", str(quick_out)]) == 0
     cross = _csv(quick_out / "scaling_crossings.csv")
