@@ -189,16 +189,33 @@ def run(stores, out: Path, settings, large_n: Path, label: str, solve: bool = Tr
     cols = ["source", "n", "alpha", "count", "mean", "se"]
     sc.write_csv(out / "pstar_exact.csv", exact + exact_ln, cols)
     sc.write_csv(out / "pstar_heuristic.csv", heur, cols + ["init", "witness_fraction"])
-    title = f"P*/n: exact (small n), heuristic upper bounds (large n), theory ({label})"
+    # The title names the sizes the data hold (the label is the caller's and may be stale).
+    title = (
+        f"P*/n: exact (n = {_sizes(exact + exact_ln)}), heuristic upper bounds "
+        f"(n = {_sizes(heur)}), theory"
+    )
     sc.save_figure(figure(exact + exact_ln, heur, thresh, theory, title), out / "pstar_vs_alpha")
     md = _markdown(label, stores, exact, exact_ln, heur, thresh, notes, theory)
     (out / "pstar_report.md").write_text(md)
     print(md)
 
 
+def _sizes(points: list[dict]) -> str:
+    """The input sizes of ``points``: ``2..10`` when consecutive, else a list."""
+    ns = sorted({int(p["n"]) for p in points})
+    if not ns:
+        return "none"
+    if len(ns) > 2 and ns == list(range(ns[0], ns[-1] + 1)):
+        return f"{ns[0]}..{ns[-1]}"
+    return ", ".join(map(str, ns))
+
+
 def _markdown(label, stores, exact, exact_ln, heur, thresh, notes, theory) -> str:
     drawn = ", ".join(sc.THEORY_NAMES[m] for m in theory.curves) or "none"
     L = [f"# P*/n against alpha ({label})", "", f"* made {sc.now()}; theory: {theory.source}"]
+    L.append(
+        f"* sizes: exact P* at n = {_sizes(exact + exact_ln)}, heuristic at n = {_sizes(heur)}"
+    )
     L.append(f"* e*(alpha) curves drawn: {drawn}")
     L.append(f"* exact P*: {sum(p['count'] for p in exact)} trials at {len(exact)} points from "
              + ", ".join(f"`{s.name}`" for s in stores)
