@@ -14,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "experiments"))
 
+import study_audit  # noqa: E402
 import study_common as sc  # noqa: E402
 import study_fits as sf  # noqa: E402
 import study_one_layer  # noqa: E402
@@ -52,14 +53,41 @@ def test_quick_one_layer_writes_tables_and_resumes(quick_out, capsys):
 
 
 def test_report_draws_only_the_sizes_asked_for(quick_out, tmp_path):
-    import study_common
-
     store = quick_out / "quick.sqlite"
-    settings = study_common.QUICK_SETTINGS
+    settings = sc.QUICK_SETTINGS
     study_one_layer.report(store, tmp_path, settings, 12, None, quick=True, ns=(4,))
     assert [int(c["n"]) for c in _csv(tmp_path / "one_layer_crossings.csv")] == [4]
     study_one_layer.report(store, tmp_path, settings, 12, None, quick=True)
     assert [int(c["n"]) for c in _csv(tmp_path / "one_layer_crossings.csv")] == [3, 4]
+
+
+def test_audit_agrees_on_the_quick_store_and_flags_a_flipped_verdict(quick_out, tmp_path):
+    argv = ["--quick", "--store", str(quick_out / "quick.sqlite"), "--out", str(tmp_path)]
+    assert study_audit.main(argv) == 0
+    done = _csv(tmp_path / "audit.csv")
+    assert len(done) == 4 and all(d["agree"] == "True" for d in done)
+    assert study_audit.main(argv) == 0 and len(_csv(tmp_path / "audit.csv")) == 4  # resumes
+    # A stored verdict that is wrong is caught, and a disagreement makes the exit status 1.
+    rows, _ = sc.load_study_rows(quick_out / "quick.sqlite", sc.QUICK_SETTINGS)
+    row = study_audit.informative_sample(rows, 4, 1, seed=0)[0]
+    flipped = {**row, "status": {"injective": "non-injective"}.get(row["status"], "injective")}
+    assert study_audit.audit_trial(flipped, "milp", False, 60.0)["agree"] is False
+    with open(tmp_path / "audit.csv", "a", newline="") as fh:
+        fh.write(f"4,16,x,0,1,{flipped['status']},,milp,{row['status']},,False,0.1\n")
+    assert study_audit.main(argv + ["--report-only"]) == 1
+    assert "Disagreements: 1" in (tmp_path / "audit.md").read_text()
+
+
+def test_audit_sample_is_seeded_and_skips_one_outcome_points():
+    rows = [
+        {"n": 5, "point_key": f"p{j}", "trial": t, "status": s}
+        for j, statuses in enumerate([("injective",) * 4, ("injective", "non-injective") * 2])
+        for t, s in enumerate(statuses)
+    ]
+    sample = study_audit.informative_sample(rows, 5, 3, seed=1)
+    assert len(sample) == 3 and {r["point_key"] for r in sample} == {"p1"}
+    assert sample == study_audit.informative_sample(rows, 5, 3, seed=1)
+    assert len(study_audit.informative_sample(rows, 5, 10, seed=1)) == 4
 
 
 def test_quick_scaling_compares_with_published(quick_out):
