@@ -319,6 +319,16 @@ def machine_line() -> str:
     return f"{model}, {os.cpu_count()} cores, load average {load} (shared machine)"
 
 
+def sizes_text(ns: Iterable[int]) -> str:
+    """Input sizes as text: ``2..10`` when consecutive, else a list (``none`` if empty)."""
+    ns = sorted(set(ns))
+    if not ns:
+        return "none"
+    if len(ns) > 2 and ns == list(range(ns[0], ns[-1] + 1)):
+        return f"{ns[0]}..{ns[-1]}"
+    return ", ".join(map(str, ns))
+
+
 def now() -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 

@@ -51,6 +51,8 @@ class FormFit:
     chi2_dof: float
     usable: bool
     note: str = ""
+    #: Covariance of ``coef`` (scaled like ``se``); None when the fit failed.
+    cov: np.ndarray | None = None
 
     def predict(self, n) -> np.ndarray:
         """The fitted curve at sizes ``n`` (``n = inf`` gives ``value``)."""
@@ -95,13 +97,13 @@ def fit_form(form: str, ns: Sequence[float], y: Sequence[float], err: Sequence[f
     dof = ns_a.size - k
     chi2 = float(np.sum(w * (y_a - design @ coef) ** 2))
     chi2_dof = chi2 / dof if dof > 0 else nan
-    se = math.sqrt(cov[0, 0])
     notes = []
     if dof > 0 and chi2_dof > 1:
-        se *= math.sqrt(chi2_dof)
+        cov = cov * chi2_dof
         notes.append(f"errors scaled by sqrt(chi2/dof) = {math.sqrt(chi2_dof):.2f}")
     if dof == 0:
         notes.append("no degree of freedom: the form is not checked")
+    se = math.sqrt(cov[0, 0])
     value = float(coef[0])
     return FormFit(
         form,
@@ -114,6 +116,7 @@ def fit_form(form: str, ns: Sequence[float], y: Sequence[float], err: Sequence[f
         chi2_dof,
         dof > 0,
         "; ".join(notes),
+        cov,
     )
 
 
@@ -128,6 +131,43 @@ def fit_all(
         sub = [[v[i] for i in keep] for v in (ns, y, err)]
         fits += [fit_form(f, *sub) for f in FORMS]
     return fits
+
+
+@dataclass
+class Holdout:
+    """A form fitted without the largest size, and its prediction there.
+
+    ``z`` is (predicted - measured) over the combined standard error: a form whose
+    prediction misses the held-out crossing by ``|z| > 2`` is disfavoured by data it did
+    not see.
+    """
+
+    form: str
+    fitted_sizes: tuple[int, ...]
+    n: int
+    predicted: float
+    predicted_se: float
+    measured: float
+    measured_se: float
+    z: float
+
+
+def holdout(ns: Sequence[int], y: Sequence[float], err: Sequence[float]) -> list[Holdout]:
+    """Every form fitted on all sizes but the largest, checked at the largest."""
+    n_out = max(ns)
+    i_out = [i for i, n in enumerate(ns) if n == n_out][0]
+    keep = [i for i, n in enumerate(ns) if n != n_out]
+    sub = [[v[i] for i in keep] for v in (ns, y, err)]
+    out = []
+    for form, terms in FORMS.items():
+        f = fit_form(form, *sub)
+        if not f.usable or f.cov is None:
+            continue
+        grad = np.array([1.0] + [t(float(n_out)) for t in terms])
+        pred, pred_se = float(f.predict([n_out])[0]), math.sqrt(float(grad @ f.cov @ grad))
+        z = (pred - y[i_out]) / math.hypot(pred_se, err[i_out])
+        out.append(Holdout(form, f.sizes, n_out, pred, pred_se, y[i_out], err[i_out], z))
+    return out
 
 
 @dataclass

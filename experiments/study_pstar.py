@@ -201,13 +201,7 @@ def run(stores, out: Path, settings, large_n: Path, label: str, solve: bool = Tr
 
 
 def _sizes(points: list[dict]) -> str:
-    """The input sizes of ``points``: ``2..10`` when consecutive, else a list."""
-    ns = sorted({int(p["n"]) for p in points})
-    if not ns:
-        return "none"
-    if len(ns) > 2 and ns == list(range(ns[0], ns[-1] + 1)):
-        return f"{ns[0]}..{ns[-1]}"
-    return ", ".join(map(str, ns))
+    return sc.sizes_text(int(p["n"]) for p in points)
 
 
 def _markdown(label, stores, exact, exact_ln, heur, thresh, notes, theory) -> str:

@@ -74,9 +74,19 @@ def crossings_table(summary: list[dict], source: str) -> list[dict]:
     return out
 
 
-def fits_for(crossings: list[dict]) -> list[sf.FormFit]:
+def _usable(crossings: list[dict]) -> tuple[list, list, list]:
     ok = [c for c in crossings if math.isfinite(c["alpha50"]) and math.isfinite(c["se"])]
-    return sf.fit_all([c["n"] for c in ok], [c["alpha50"] for c in ok], [c["se"] for c in ok])
+    return [c["n"] for c in ok], [c["alpha50"] for c in ok], [c["se"] for c in ok]
+
+
+def fits_for(crossings: list[dict]) -> list[sf.FormFit]:
+    return sf.fit_all(*_usable(crossings))
+
+
+def holdouts_for(crossings: list[dict]) -> list[sf.Holdout]:
+    """Each form fitted without the largest size, predicting it (none with < 4 sizes)."""
+    ns, y, err = _usable(crossings)
+    return sf.holdout(ns, y, err) if len(set(ns)) >= 4 else []
 
 
 def count_checks(ours: list[dict], pub: list[dict]) -> list[sf.CountCheck]:
@@ -204,7 +214,7 @@ def published_check_figure(ours: list[dict], pub: list[dict], checks, title: str
 
 
 # -- main ---------------------------------------------------------------------------------
-def run(store: Path, out: Path, settings: dict, label: str, ns=None) -> dict:
+def run(store: Path, out: Path, settings: dict, label: str | None, ns=None) -> dict:
     """Crossings, fits, checks, figures and report; ``ns``: the input sizes to use (all)."""
     rows, _ = sc.load_study_rows(store, settings)
     if ns is not None:  # e.g. leave out a size whose run is still partial
@@ -216,6 +226,8 @@ def run(store: Path, out: Path, settings: dict, label: str, ns=None) -> dict:
         "published": crossings_table(pub, "published"),
     }
     fits = {src: fits_for(c) for src, c in crossings.items()}
+    label = label or f"n = {sc.sizes_text(r['n'] for r in rows)}"
+    holds = {src: holdouts_for(c) for src, c in crossings.items()}
     theory = sc.load_theory(curves=False)
     lifted, plain = theory.capacities["frsb"], theory.capacities["rs"]
     verdicts = {src: sf.verdict(sf.spread(f), lifted, plain) for src, f in fits.items()}
@@ -223,12 +235,21 @@ def run(store: Path, out: Path, settings: dict, label: str, ns=None) -> dict:
     agree = sf.agreement(checks)
     out.mkdir(parents=True, exist_ok=True)
     _write_tables(out, crossings, fits, checks)
+    hcols = ["source", "form", "fitted_sizes", "n", "predicted", "predicted_se", "measured",
+             "measured_se", "z"]  # fmt: skip
+    hrows = [
+        {**asdict(h), "source": src, "fitted_sizes": ",".join(map(str, h.fitted_sizes))}
+        for src, hs in holds.items()
+        for h in hs
+    ]
+    sc.write_csv(out / "scaling_holdout.csv", hrows, hcols)
     title = f"Finite-size scaling of the 50% crossing ({label})"
     spreads = {src: sf.spread(f) for src, f in fits.items()}
     sc.save_figure(alpha50_figure(crossings, fits, spreads, theory, title), out / "scaling_alpha50")
     t2 = f"Our exact fractions against the published counts ({label})"
     sc.save_figure(published_check_figure(ours, pub, checks, t2), out / "scaling_published_check")
     md = _markdown(label, store, rows, crossings, fits, verdicts, agree, checks, citation, theory)
+    md += _holdout_markdown(holds)
     (out / "scaling_report.md").write_text(md)
     print(md)
     return {"verdicts": verdicts, "agreement": agree, "fits": fits, "crossings": crossings}
@@ -333,6 +354,27 @@ def _markdown(
     return "\n".join(L) + "\n"
 
 
+def _holdout_markdown(holds: dict[str, list[sf.Holdout]]) -> str:
+    L = [
+        "",
+        "## Each form against the size it did not see",
+        "",
+        "Every form fitted without the largest size, its prediction there and the measured "
+        "crossing (z: the miss over the combined standard error; |z| > 2 disfavours the form).",
+        "",
+        "| source | form | fitted on | n | predicted | measured | z |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for src, hs in holds.items():
+        for h in hs:
+            sizes = f"{h.fitted_sizes[0]}..{h.fitted_sizes[-1]}"
+            L.append(
+                f"| {src} | {h.form} | {sizes} | {h.n} | {h.predicted:.3f} +- "
+                f"{h.predicted_se:.3f} | {h.measured:.3f} +- {h.measured_se:.3f} | {h.z:+.2f} |"
+            )
+    return "\n".join(L) + "\n"
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -352,7 +394,7 @@ def main(argv=None) -> int:
     settings = dict(sc.STUDY_SETTINGS)
     out = Path(args.out) if args.out else sc.RESULTS
     store = Path(args.store) if args.store else sc.STORE
-    label = args.label or "see the report for completeness"
+    label = args.label  # None: the sizes the data hold
     if args.quick:
         out = Path(args.out) if args.out else Path("/tmp/injcheck_study_quick")
         store = Path(args.store) if args.store else out / "quick.sqlite"

@@ -100,6 +100,9 @@ def test_quick_scaling_compares_with_published(quick_out):
     assert all(int(c["pub_total"]) == 1000 and int(c["ours_total"]) == 12 for c in checks)
     report = (quick_out / "scaling_report.md").read_text()
     assert "Verdict" in report and "QUICK" in report
+    holds = _csv(quick_out / "scaling_holdout.csv")  # ours has 2 sizes: too few to hold one out
+    assert {(h["source"], int(h["n"])) for h in holds} == {("published", 6)}
+    assert "did not see" in report
     for base in ("scaling_alpha50", "scaling_published_check"):
         assert (quick_out / f"{base}.png").stat().st_size > 1000
 
@@ -251,6 +254,25 @@ def test_scatter_beyond_the_errors_widens_the_interval():
     loose = sf.fit_form("1/n", NS, y, np.full(NS.size, 0.01))
     assert loose.chi2_dof > 100 and "scaled" in loose.note
     assert loose.se > 0.05
+
+
+def test_holdout_keeps_the_true_form_and_flags_a_wrong_one():
+    y = 6.7 - 6.0 * NS ** (-2.0 / 3.0)
+    err = np.full(NS.size, 0.005)
+    holds = {h.form: h for h in sf.holdout(list(NS), list(y), list(err))}
+    assert all(h.n == NS.max() and h.fitted_sizes == tuple(NS[:-1]) for h in holds.values())
+    assert abs(holds["n^-2/3"].z) < 1e-6 and holds["n^-2/3"].predicted_se > 0
+    assert abs(holds["1/n"].z) > 2  # the wrong form misses the size it did not see
+
+
+def test_holdout_z_is_calibrated_on_noisy_data():
+    rng = np.random.default_rng(1)
+    err = np.full(NS.size, 0.03)
+    zs = []
+    for _ in range(300):
+        y = 7.0 - 8.0 / NS + rng.normal(0, err)
+        zs += [h.z for h in sf.holdout(list(NS), list(y), list(err)) if h.form == "1/n"]
+    assert 0.9 <= np.mean(np.abs(zs) < 1.96) <= 0.99
 
 
 def test_too_few_sizes_are_not_usable():
