@@ -10,7 +10,7 @@ workers or executor, and the analysis of ``injcheck.sweep.analysis``.
 
 Commands::
 
-    # run (resumes; stops starting new batches after --until, UTC)
+    # run (resumes; starts no new trial after --until, UTC: trials in flight finish)
     nice -n 5 python experiments/study_one_layer.py --n 2:6 --workers 1 --until 11:50
     # tables and figure from whatever is stored
     python experiments/study_one_layer.py --report-only
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import study_common as sc  # experiments/study_common.py
 
-from injcheck.sweep import SweepSpec, run_sweep
+from injcheck.sweep import SweepSpec, next_utc_time, run_sweep
 from injcheck.sweep.analysis import crossings_by_n, logistic, summarize_points
 from injcheck.sweep.report import CROSSING_COLUMNS
 from injcheck.sweep.report import SUMMARY_COLUMNS as SUMMARY_COLUMNS_ALL
@@ -54,20 +54,6 @@ def _spec(n: int, widths, trials: int, settings: dict) -> SweepSpec:
     spec = SweepSpec(n=(n,), alpha=tuple(m / n for m in widths), trials=trials, **settings)
     assert [p.widths[0] for p in spec.points()] == list(widths)
     return spec
-
-
-def deadline_from(until: str, now: float) -> float:
-    """The epoch time of the next ``HH:MM`` (UTC) after ``now``.
-
-    A time of day earlier than now means tomorrow, so a run started at 22:30 with
-    ``--until 01:00`` works through midnight instead of stopping at once.
-    """
-    hh, mm = (int(x) for x in until.split(":"))
-    if not (0 <= hh < 24 and 0 <= mm < 60):
-        raise ValueError(f"--until {until!r} is not a time of day HH:MM")
-    midnight = now - now % 86400  # UTC days are 86,400 s in epoch time
-    deadline = midnight + 3600 * hh + 60 * mm
-    return deadline if deadline > now else deadline + 86400
 
 
 def _past(deadline: float | None) -> bool:
@@ -94,6 +80,7 @@ def run_study(args, store: Path, settings: dict, ns, grids) -> int:
                     executor=args.executor,
                     address=args.address,
                     progress=False,
+                    stop_at=args.deadline,  # no trial starts after --until
                 )
                 ran += res.ran
                 if res.ran:
@@ -444,7 +431,7 @@ def parse_args(argv=None):
     p.add_argument("--address", default=None, help="Ray cluster address (with --executor ray)")
     p.add_argument("--store", default=None, help=f"SQLite store (default {sc.STORE})")
     p.add_argument("--out", default=None, help=f"output folder (default {sc.RESULTS})")
-    p.add_argument("--until", default=None, help="HH:MM (UTC): start no new batch after it")
+    p.add_argument("--until", default=None, help="HH:MM (UTC): start no new trial after it")
     p.add_argument("--report-only", action="store_true", help="only tables and figure")
     p.add_argument("--measure", type=int, default=0, metavar="K", help="time K trials per n")
     p.add_argument("--quick", action="store_true", help="CI smoke test: n=3,4, tiny grid")
@@ -460,7 +447,7 @@ def parse_args(argv=None):
     try:
         args.ns = parse_int_list(args.n or "2:6", "n")
         args.rounds = [int(x) for x in args.rounds.split(",") if x.strip()]
-        args.deadline = deadline_from(args.until, time.time()) if args.until else None
+        args.deadline = next_utc_time(args.until, time.time()) if args.until else None
     except Exception as exc:  # noqa: BLE001 - one clear line, exit 2
         p.error(f"bad argument: {exc}")
     if min(args.ns) < 2 or args.trials < 1 or args.outer_trials < 0 or args.half_width <= 0:

@@ -9,6 +9,7 @@ import argparse
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -130,6 +131,12 @@ def _add_execution_options(run: argparse._ArgumentGroup) -> None:
     run.add_argument(
         "--config", metavar="FILE.toml", help="read the sweep settings from a TOML file"
     )
+    run.add_argument(
+        "--until",
+        metavar="HH:MM",
+        help="start no new trial after this time of day (UTC; tomorrow if earlier); trials "
+        "in flight finish and the same command later continues",
+    )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -153,7 +160,12 @@ def _add_report_parser(subparsers) -> None:
 
 #: The flag that sets each library argument, by the callee whose errors name it.
 _CONFIG_FLAGS = {"path": "--config"}
-_RUN_FLAGS = {"executor": "--executor", "workers": "--workers", "address": "--address"}
+_RUN_FLAGS = {
+    "executor": "--executor",
+    "workers": "--workers",
+    "address": "--address",
+    "until": "--until",
+}
 _REPORT_FLAGS = {"spec_hash": "--spec"}
 
 
@@ -224,7 +236,7 @@ def spec_from_args(args: argparse.Namespace) -> tuple[SweepSpec, dict]:
 
 
 def sweep_command(args: argparse.Namespace) -> int:
-    from ..sweep.runner import run_sweep
+    from ..sweep.runner import next_utc_time, run_sweep
 
     spec, run = spec_from_args(args)
     store = run.get("store")
@@ -233,6 +245,7 @@ def sweep_command(args: argparse.Namespace) -> int:
             "--store PATH is required (or store in the [run] table of --config)"
         )
     with _flags_named(_RUN_FLAGS):
+        stop_at = next_utc_time(args.until, time.time()) if args.until else None
         result = run_sweep(
             spec,
             store,
@@ -241,6 +254,7 @@ def sweep_command(args: argparse.Namespace) -> int:
             address=run.get("address"),
             rerun=run.get("rerun", "never"),
             progress=False if args.no_progress else None,
+            stop_at=stop_at,
         )
     print(result.summary())
     print(

@@ -10,7 +10,7 @@ Typical use::
 See ``docs/sweeps.md``.
 """
 
-from .runner import SweepResult, run_sweep
+from .runner import SweepResult, next_utc_time, run_sweep
 from .seeds import trial_seed
 from .spec import Point, SweepSpec
 from .store import Store
@@ -23,6 +23,7 @@ __all__ = [
     "SweepSpec",
     "TrialTask",
     "make_report",
+    "next_utc_time",
     "run_sweep",
     "trial_seed",
 ]

@@ -60,6 +60,8 @@ class SweepResult:
         Seconds, start-up included.
     store : str
         Path of the store.
+    not_started : int
+        Trials left unstarted because ``stop_at`` had passed (a later run does them).
     """
 
     spec_hash: str
@@ -69,6 +71,7 @@ class SweepResult:
     counts: dict[str, int] = field(default_factory=dict)
     elapsed: float = 0.0
     store: str = ""
+    not_started: int = 0
 
     def summary(self) -> str:
         counts = ", ".join(f"{s} {self.counts.get(s, 0)}" for s in STATUSES)
@@ -76,7 +79,8 @@ class SweepResult:
         return (
             f"sweep {self.spec_hash}: {self.total} trials, {self.skipped} already stored, "
             f"{self.ran} run ({counts}) in {self.elapsed:.1f} s ({rate:.2f} trials/s); "
-            f"store {self.store}"
+            + (f"{self.not_started} not started (stop time reached); " if self.not_started else "")
+            + f"store {self.store}"
         )
 
 
@@ -217,6 +221,7 @@ def run_sweep(
     trial_fn: TrialFn | str | None = None,
     rerun: str = "never",
     progress: bool | None = None,
+    stop_at: float | None = None,
 ) -> SweepResult:
     """Run the trials of ``spec`` that are not in ``store`` yet and store each result.
 
@@ -239,6 +244,9 @@ def run_sweep(
         Which stored trials to run again.
     progress : bool, optional
         Show a tqdm bar (default: when stderr is a terminal).
+    stop_at : float, optional
+        A ``time.time()`` after which no new trial is started; the trials in flight then
+        finish and are stored, the rest are left for a later run (``not_started``).
 
     Returns
     -------
@@ -273,9 +281,10 @@ def run_sweep(
             db, __version__, result, _progress_bar(len(plan), h, result.skipped, progress)
         )
         try:
-            _execute_plan(plan, workers, executor, address, recorder)
+            _execute_plan(_Queue(plan, stop_at), workers, executor, address, recorder)
         finally:
             recorder.close()
+        result.not_started = len(plan) - result.ran
         result.counts = dict(recorder.counts)
         result.elapsed = time.perf_counter() - start
         return result
@@ -364,20 +373,71 @@ class _Recorder:
             self.bar.close()
 
 
+def next_utc_time(hhmm: str, now: float) -> float:
+    """The epoch time of the next ``HH:MM`` (UTC) after ``now``, for ``stop_at``.
+
+    A time of day earlier than ``now`` means tomorrow, so a run started at 22:30 with
+    ``"01:00"`` works through midnight instead of stopping at once.
+
+    Raises
+    ------
+    InvalidArgumentError
+        When ``hhmm`` is not a time of day (argument ``until``).
+    """
+    try:
+        hh, mm = (int(x) for x in hhmm.split(":"))
+    except ValueError:
+        hh = mm = -1
+    if not (0 <= hh < 24 and 0 <= mm < 60):
+        raise InvalidArgumentError(
+            f"until must be a time of day HH:MM (UTC), got {hhmm!r}", argument="until"
+        )
+    midnight = now - now % 86400  # UTC days are 86,400 s in epoch time
+    stop = midnight + 3600 * hh + 60 * mm
+    return stop if stop > now else stop + 86400
+
+
+#: The clock ``stop_at`` is read against (tests replace it).
+_now = time.time
+
+
+class _Queue:
+    """The planned trials still to start, in grid order (``pop`` gives the next).
+
+    Empty (false) once ``stop_at`` (a ``time.time()``) has passed, so every executor stops
+    starting trials then and only drains what is in flight.
+    """
+
+    def __init__(self, plan: list, stop_at: float | None = None) -> None:
+        self._items = list(reversed(plan))
+        self._stop_at = stop_at
+
+    def __bool__(self) -> bool:
+        return bool(self._items) and (self._stop_at is None or _now() < self._stop_at)
+
+    def pop(self) -> tuple:
+        return self._items.pop()
+
+    def append(self, item: tuple) -> None:
+        """Put back an item that could not be started (it is the next one again)."""
+        self._items.append(item)
+
+
 def _execute_plan(
-    plan: list, workers: int | None, executor: str, address: str | None, on_result: OnResult
+    queue: _Queue, workers: int | None, executor: str, address: str | None, on_result: OnResult
 ) -> None:
-    """Run every planned trial on the chosen executor, passing each record to ``on_result``."""
-    if not plan:
+    """Run the queued trials on the chosen executor, passing each record to ``on_result``."""
+    if not queue:
         return
     if workers == 0:
         _limit_threads()
-        for item in plan:
+        while queue:
+            item = queue.pop()
             on_result(item, execute_task(item[1]))
     elif executor == "local":
-        _run_pool(plan, workers or os.cpu_count() or 1, on_result)
+        _run_pool(queue, workers or os.cpu_count() or 1, on_result)
     else:
-        _run_ray(plan, workers, address, on_result)
+        _run_ray(queue, workers, address, on_result)
 
 
 def _progress_bar(total: int, spec_hash: str, skipped: int, progress: bool | None):
@@ -410,11 +470,10 @@ def _single_thread_env() -> Iterator[None]:
 OnResult = Callable[[tuple[Point, TrialTask, bool], dict[str, Any]], None]
 
 
-def _run_pool(plan: list, workers: int, on_result: OnResult) -> None:
+def _run_pool(queue: _Queue, workers: int, on_result: OnResult) -> None:
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
-    queue = list(reversed(plan))  # pop() from the end keeps grid order
     # Trials in flight when a worker died. Any of them may have killed it, so each is
     # re-run alone in a fresh pool: one that kills its worker alone is the culprit and is
     # stored as unknown; the others get their normal result.
@@ -490,7 +549,7 @@ def _died_record() -> dict[str, Any]:
     }
 
 
-def _run_ray(plan: list, workers: int | None, address: str | None, on_result: OnResult) -> None:
+def _run_ray(queue: _Queue, workers: int | None, address: str | None, on_result: OnResult) -> None:
     try:
         import ray
     except ModuleNotFoundError as exc:
@@ -505,7 +564,6 @@ def _run_ray(plan: list, workers: int | None, address: str | None, on_result: On
     try:
         limit = workers or max(int(ray.cluster_resources().get("CPU", 1)), 1)
         remote = ray.remote(num_cpus=1, max_retries=1)(_ray_execute)
-        queue = list(reversed(plan))
         in_flight: dict[Any, tuple] = {}
         while queue or in_flight:
             while queue and len(in_flight) < 2 * limit:

@@ -173,16 +173,6 @@ def test_bad_argument_is_one_line_and_exit_2():
     assert "Traceback" not in proc.stderr and "n must be >= 2" in proc.stderr
 
 
-def test_until_before_now_means_tomorrow():
-    day = 20_000 * 86400.0  # a UTC midnight
-    evening = day + 22 * 3600 + 30 * 60
-    assert study_one_layer.deadline_from("23:00", evening) == day + 23 * 3600
-    assert study_one_layer.deadline_from("01:00", evening) == day + 86400 + 3600
-    assert study_one_layer.deadline_from("22:30", evening) == day + 86400 + 22.5 * 3600
-    with pytest.raises(ValueError):
-        study_one_layer.deadline_from("25:00", evening)
-
-
 # -- the grid -----------------------------------------------------------------------------
 @pytest.mark.parametrize("n", range(2, 17))
 def test_grid_covers_the_expected_crossing(n):

@@ -88,6 +88,50 @@ def test_worker_count_does_not_change_rows(tmp_path):
     assert statuses == {"injective", "non-injective", "unknown"}
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_stop_time_drains_in_flight_trials_and_a_rerun_finishes(tmp_path, workers, monkeypatch):
+    from injcheck.sweep import runner
+
+    reads = iter(range(10**6))  # a clock that passes the stop time at its 10th reading
+    monkeypatch.setattr(runner, "_now", lambda: 0.0 if next(reads) < 10 else 2.0)
+    spec = fake_spec(trials=6)  # 36 trials
+    path = tmp_path / "s.sqlite"
+    first = run_sweep(spec, path, workers=workers, progress=False, stop_at=1.0)
+    assert 0 < first.ran < spec.n_trials
+    assert first.not_started == spec.n_trials - first.ran
+    assert "not started" in first.summary()
+    assert len(_rows(path, spec)) == first.ran  # every trial started was stored
+    late = run_sweep(spec, path, workers=workers, progress=False, stop_at=1.0)  # clock at 2
+    assert late.ran == 0 and late.not_started == spec.n_trials - first.ran
+    rest = run_sweep(spec, path, workers=workers, progress=False)
+    assert rest.ran == first.not_started and rest.not_started == 0
+    run_sweep(spec, tmp_path / "one.sqlite", workers=0, progress=False)
+    assert _rows(path, spec) == _rows(tmp_path / "one.sqlite", spec)
+
+
+def test_until_before_now_means_tomorrow():
+    from injcheck.sweep import next_utc_time
+
+    day = 20_000 * 86400.0  # a UTC midnight
+    evening = day + 22 * 3600 + 30 * 60
+    assert next_utc_time("23:00", evening) == day + 23 * 3600
+    assert next_utc_time("01:00", evening) == day + 86400 + 3600
+    assert next_utc_time("22:30", evening) == day + 86400 + 22.5 * 3600
+    for bad in ("25:00", "7", "ab:cd", "12:60"):
+        with pytest.raises(InvalidArgumentError, match="HH:MM"):
+            next_utc_time(bad, evening)
+
+
+def test_cli_until_is_one_line_and_exit_2(tmp_path, capsys):
+    argv = ["sweep", "--n", "3", "--alpha", "4", "--trials", "1", "--trial-fn", FAKE,
+            "--store", str(tmp_path / "s.sqlite"), "--no-progress"]  # fmt: skip
+    assert run_cli(argv + ["--until", "9am"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--until" in err and "HH:MM" in err
+    assert run_cli(argv + ["--until", "23:59"]) == 0  # a valid time runs (1 trial, at once)
+    assert "1 run" in capsys.readouterr().out
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as fh:
