@@ -95,16 +95,21 @@ def audit_trial(row: dict, method: str, with_p_star: bool, time_limit: float) ->
 
 
 def read_done(path: Path) -> list[dict]:
-    """Rows of an existing ``audit.csv`` (empty when there is none)."""
+    """Rows of an existing ``audit.csv``, the latest one per trial (empty when none)."""
     if not path.exists():
         return []
     with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
+        latest = {(d["point_key"], int(d["trial"])): d for d in csv.DictReader(fh)}
+    return list(latest.values())
 
 
 def run(rows: list[dict], args, path: Path) -> None:
-    """Audit the sample of every n in ``args.ns``, appending to ``path``; skips done trials."""
-    done = {(d["point_key"], int(d["trial"])) for d in read_done(path)}
+    """Audit the sample of every n in ``args.ns``, appending to ``path``.
+
+    Trials already decided by an audit are skipped; one that hit the time limit is tried
+    again (e.g. with a larger ``--time-limit``), and its new row supersedes the old one.
+    """
+    done = {(d["point_key"], int(d["trial"])) for d in read_done(path) if d["agree"] != ""}
     new_file = not path.exists()
     with open(path, "a", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=COLUMNS)

@@ -67,6 +67,15 @@ def test_audit_agrees_on_the_quick_store_and_flags_a_flipped_verdict(quick_out, 
     done = _csv(tmp_path / "audit.csv")
     assert len(done) == 4 and all(d["agree"] == "True" for d in done)
     assert study_audit.main(argv) == 0 and len(_csv(tmp_path / "audit.csv")) == 4  # resumes
+    # An audit that hit its time limit is tried again, and the new row supersedes it.
+    lines = (tmp_path / "audit.csv").read_text().splitlines()
+    cells = lines[1].split(",")
+    cells[-4:-1] = ["unknown", "", ""]  # audit_status, audit_p_star, agree
+    (tmp_path / "audit.csv").write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n")
+    assert study_audit.main(argv) == 0
+    assert len(_csv(tmp_path / "audit.csv")) == 5
+    latest = study_audit.read_done(tmp_path / "audit.csv")
+    assert len(latest) == 4 and all(d["agree"] == "True" for d in latest)
     # A stored verdict that is wrong is caught, and a disagreement makes the exit status 1.
     rows, _ = sc.load_study_rows(quick_out / "quick.sqlite", sc.QUICK_SETTINGS)
     row = study_audit.informative_sample(rows, 4, 1, seed=0)[0]
