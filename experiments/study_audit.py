@@ -165,7 +165,9 @@ def write_report(out: Path, done: list[dict], store: Path, args) -> int:
         f"* sample: up to {args.per_n} trials a size, seeded ({args.seed}), from the points "
         "whose stored trials include both outcomes; methods: `milp` for n <= "
         f"{args.milp_max_n}, `gordan-python` above; P* compared where stored and n <= "
-        f"{args.pstar_max_n}; time limit {args.time_limit:g} s a trial",
+        f"{args.pstar_max_n}; time limit {args.time_limit:g} s a trial in the last run (an "
+        "audit that hits it is tried again by a later run; audit.csv keeps every attempt, "
+        "the table counts the latest)",
         "",
         table,
         f"Disagreements: {bad}" + (" (see audit.csv)" if bad else ""),
