@@ -55,5 +55,9 @@ class SpecError(InjcheckError, ValueError):
     """A sweep specification is malformed or inconsistent."""
 
 
+class SweepAbortedError(InjcheckError, RuntimeError):
+    """A sweep stopped because its trials kept raising (a broken install or environment)."""
+
+
 class StoreError(InjcheckError, RuntimeError):
     """A results store cannot be opened, or holds rows from another sweep."""

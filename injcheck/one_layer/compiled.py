@@ -21,7 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _cellsearch
+try:
+    from . import _cellsearch
+except ImportError as exc:  # a source tree without the build step: say what to run
+    raise ImportError(
+        "injcheck's compiled core (injcheck/one_layer/_cellsearch) is not built in "
+        f"{__file__.rsplit('/', 1)[0]}: run `pip install -e .` or "
+        "`python setup.py build_ext --inplace` there"
+    ) from exc
 from .geometry import cell_point
 from .gordan import GordanSearch, SearchResult
 

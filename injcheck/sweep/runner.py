@@ -30,14 +30,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..exceptions import InvalidArgumentError
+from ..exceptions import InvalidArgumentError, SweepAbortedError
 from ..verdict import STATUSES
 from .seeds import trial_seed
 from .spec import RERUN_POLICIES, Point, SweepSpec
-from .store import Store
+from .store import ERRORED, Store
 from .trials import RESULT_FIELDS, TrialFn, TrialTask, resolve_trial_fn, trial_fn_name
 
 EXECUTORS = ("local", "ray")
+
+#: Trials in a row that raise before a sweep stops: a broken install (say, a compiled core
+#: that is not built) fails every trial, and would otherwise fill the store with errors.
+MAX_CONSECUTIVE_ERRORS = 10
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
@@ -119,7 +123,7 @@ def execute_task(task: TrialTask) -> dict[str, Any]:
             got = out.get("status") if isinstance(out, dict) else type(out).__name__
             record = {
                 "status": "unknown",
-                "solver_status": "error",
+                "solver_status": ERRORED,
                 "message": f"trial returned no valid status: {got!r}",
             }
         else:
@@ -127,7 +131,7 @@ def execute_task(task: TrialTask) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - any failure of a trial is data, stored as unknown
         record = {
             "status": "unknown",
-            "solver_status": "error",
+            "solver_status": ERRORED,
             "message": f"trial raised {type(exc).__name__}: {exc}",
         }
     record["trial_time"] = time.perf_counter() - start
@@ -159,7 +163,8 @@ def plan_tasks(
     """Yield ``(point, task, replace)`` for each trial to run, in grid order.
 
     ``rerun``: ``never`` skips every stored trial, ``unknown`` re-runs stored unknowns,
-    ``all`` re-runs everything; ``replace`` says whether the new row overwrites one.
+    ``all`` re-runs everything; ``replace`` says whether the new row overwrites one. A
+    trial stored as :data:`~.store.ERRORED` (it raised) holds no result and always runs.
     """
     if rerun not in RERUN_POLICIES:
         raise InvalidArgumentError(f"rerun must be one of {RERUN_POLICIES}, got {rerun!r}")
@@ -169,7 +174,7 @@ def plan_tasks(
         key = point.key
         for t in range(spec.trials):
             status = finished.get((key, t))
-            if status is not None and not (
+            if status not in (None, ERRORED) and not (
                 rerun == "all" or (rerun == "unknown" and status == "unknown")
             ):
                 continue
@@ -241,7 +246,7 @@ def run_sweep(
         Replaces ``spec.trial_fn`` (and so changes the spec hash). Must be importable by
         name in the workers.
     rerun : {"never", "unknown", "all"}
-        Which stored trials to run again.
+        Which stored trials to run again. Trials that raised are always run again.
     progress : bool, optional
         Show a tqdm bar (default: when stderr is a terminal).
     stop_at : float, optional
@@ -251,6 +256,12 @@ def run_sweep(
     Returns
     -------
     SweepResult
+
+    Raises
+    ------
+    SweepAbortedError
+        After :data:`MAX_CONSECUTIVE_ERRORS` trials in a row raised (their rows are stored
+        and run again on resume; the message quotes the last error).
 
     Examples
     --------
@@ -277,13 +288,16 @@ def run_sweep(
         plan = list(plan_tasks(spec, db.finished(h), rerun))
         total = spec.n_trials
         result = SweepResult(h, total, total - len(plan), 0, store=db.path)
+        queue = _Queue(plan, stop_at)
         recorder = _Recorder(
-            db, __version__, result, _progress_bar(len(plan), h, result.skipped, progress)
+            db, __version__, result, _progress_bar(len(plan), h, result.skipped, progress), queue
         )
         try:
-            _execute_plan(_Queue(plan, stop_at), workers, executor, address, recorder)
+            _execute_plan(queue, workers, executor, address, recorder)
         finally:
             recorder.close()
+        if recorder.abort_reason:
+            raise SweepAbortedError(recorder.abort_reason)
         result.not_started = len(plan) - result.ran
         result.counts = dict(recorder.counts)
         result.elapsed = time.perf_counter() - start
@@ -344,20 +358,29 @@ class _Recorder:
         Its ``ran`` is incremented per stored trial.
     bar : tqdm or None
         Progress bar, closed by :meth:`close`.
+    queue : _Queue
+        Stopped after :data:`MAX_CONSECUTIVE_ERRORS` errored trials in a row, with the
+        reason in ``abort_reason``.
     """
 
-    def __init__(self, db: Store, version: str, result: SweepResult, bar: Any) -> None:
+    def __init__(
+        self, db: Store, version: str, result: SweepResult, bar: Any, queue: _Queue
+    ) -> None:
         self.db = db
         self.version = version
         self.result = result
         self.bar = bar
+        self.queue = queue
         self.counts: Counter[str] = Counter()
+        self.errors_in_a_row = 0
+        self.abort_reason = ""
 
     def __call__(self, item: tuple[Point, TrialTask, bool], record: dict[str, Any]) -> None:
         point, task, replace = item
         self.db.add(make_row(point, task, record, self.version), replace=replace)
         self.counts[record["status"]] += 1
         self.result.ran += 1
+        self._watch_errors(record)
         if self.bar is not None:
             self.bar.set_postfix(
                 inj=self.counts["injective"],
@@ -366,6 +389,18 @@ class _Recorder:
                 refresh=False,
             )
             self.bar.update(1)
+
+    def _watch_errors(self, record: dict[str, Any]) -> None:
+        """Stop the queue once trials keep raising: the cause is the setup, not the data."""
+        failed = record.get("solver_status") == ERRORED
+        self.errors_in_a_row = self.errors_in_a_row + 1 if failed else 0
+        if self.errors_in_a_row == MAX_CONSECUTIVE_ERRORS:
+            self.queue.stop()
+            self.abort_reason = (
+                f"sweep stopped: {MAX_CONSECUTIVE_ERRORS} trials in a row failed, the last "
+                f"with: {record.get('message')}. Fix the cause and run the same sweep again "
+                "(failed trials are stored as unknown and run again on resume)"
+            )
 
     def close(self) -> None:
         """Close the progress bar, if any."""
@@ -411,9 +446,18 @@ class _Queue:
     def __init__(self, plan: list, stop_at: float | None = None) -> None:
         self._items = list(reversed(plan))
         self._stop_at = stop_at
+        self._stopped = False
 
     def __bool__(self) -> bool:
-        return bool(self._items) and (self._stop_at is None or _now() < self._stop_at)
+        return (
+            bool(self._items)
+            and not self._stopped
+            and (self._stop_at is None or _now() < self._stop_at)
+        )
+
+    def stop(self) -> None:
+        """Start no more trials (those in flight still finish)."""
+        self._stopped = True
 
     def pop(self) -> tuple:
         return self._items.pop()
@@ -542,7 +586,7 @@ def _start_workers(pool: ProcessPoolExecutor, workers: int) -> None:
 def _died_record() -> dict[str, Any]:
     return {
         "status": "unknown",
-        "solver_status": "error",
+        "solver_status": ERRORED,
         "message": "the worker process died running this trial alone (crash or out of memory)",
         "trial_time": None,
         "worker": None,

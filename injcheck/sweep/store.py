@@ -33,6 +33,10 @@ from .spec import SweepSpec
 
 SCHEMA_VERSION = 1
 
+#: ``solver_status`` of a trial that raised or killed its worker: stored as ``unknown``
+#: (nothing is lost) but holding no result, so a resumed sweep runs it again.
+ERRORED = "error"
+
 #: Columns that say which trial a row is: the runner fills them from the task and its point.
 IDENTITY_COLUMNS = (
     "spec_hash",
@@ -292,9 +296,15 @@ class Store:
 
     # -- trials -----------------------------------------------------------------------------
     def finished(self, spec_hash: str) -> dict[tuple[str, int], str]:
-        """``{(point_key, trial): status}`` of the rows stored for a sweep."""
+        """``{(point_key, trial): status}`` of the rows stored for a sweep.
+
+        A trial that raised (``solver_status`` :data:`ERRORED`) holds no result: its status
+        here is :data:`ERRORED`, not ``unknown``, so that a resumed sweep runs it again.
+        """
         cur = self._db.execute(
-            "SELECT point_key, trial, status FROM trials WHERE spec_hash=?", (spec_hash,)
+            "SELECT point_key, trial, CASE WHEN solver_status=? THEN ? ELSE status END "
+            "FROM trials WHERE spec_hash=?",
+            (ERRORED, ERRORED, spec_hash),
         )
         return {(p, t): s for p, t, s in cur}
 

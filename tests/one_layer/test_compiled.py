@@ -287,3 +287,18 @@ def test_p_star_with_bounds_and_local_search_agrees_with_the_reference(chunk):
     # Both answers and the bound-is-optimal case (P* = n, no search left) occur.
     assert kinds == {0, 1, 2} and {i for _, i, _ in cases} == {True, False}
     assert any(at_bound for _, _, at_bound in cases)
+
+
+def test_a_missing_build_says_what_to_run():
+    """A source tree without the compiled core fails at import with the command to run."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['injcheck.one_layer._cellsearch'] = None\n"
+        "import injcheck.one_layer"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: injcheck's compiled core") and "pip install -e ." in last

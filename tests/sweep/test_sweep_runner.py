@@ -38,6 +38,61 @@ def test_invalid_record_is_unknown():
     assert record["status"] == "unknown" and "no valid status" in record["message"]
 
 
+FLAKY = {"broken": True}
+
+
+def flaky_trial(task):
+    """Raises while ``FLAKY["broken"]`` (a setup that is fixed later), else the fake check."""
+    from injcheck.sweep.trials import fake_trial
+
+    if FLAKY["broken"] and task.trial % 2:
+        raise ImportError("compiled core not built")
+    return fake_trial(task)
+
+
+def broken_trial(task):
+    raise ImportError("compiled core not built")
+
+
+def test_trials_that_raised_run_again_on_resume(tmp_path, monkeypatch):
+    """An error is not a result: resuming runs exactly the failed trials, under every policy."""
+    monkeypatch.setitem(FLAKY, "broken", True)
+    kw = dict(n=(3,), alpha=(3.0, 6.0), trials=4)  # 4 failures: fewer than stop a sweep
+    spec = fake_spec(trial_fn=f"{__name__}:flaky_trial", **kw)  # trials 1, 3 fail
+    path = tmp_path / "s.sqlite"
+    first = run_sweep(spec, path, workers=0, progress=False)
+    failed = [r for r in _rows(path, spec) if r["solver_status"] == "error"]
+    assert first.ran == spec.n_trials and len(failed) == spec.n_trials // 2
+    assert all(r["status"] == "unknown" for r in failed)
+    again = run_sweep(spec, path, workers=0, progress=False)  # still broken: same rows
+    assert again.ran == len(failed) and again.skipped == spec.n_trials - len(failed)
+    monkeypatch.setitem(FLAKY, "broken", False)
+    fixed = run_sweep(spec, path, workers=0, progress=False, rerun="never")
+    assert fixed.ran == len(failed) and "unknown" not in fixed.counts
+    assert run_sweep(spec, path, workers=0, progress=False).ran == 0
+    clean = fake_spec(**kw)
+    run_sweep(clean, tmp_path / "clean.sqlite", workers=0, progress=False)
+    statuses = [r["status"] for r in _rows(path, spec)]
+    assert statuses == [r["status"] for r in _rows(tmp_path / "clean.sqlite", clean)]
+
+
+def test_a_setup_that_fails_every_trial_stops_the_sweep(tmp_path, capsys):
+    from injcheck.exceptions import SweepAbortedError
+    from injcheck.sweep.runner import MAX_CONSECUTIVE_ERRORS
+
+    spec = fake_spec(trials=10, trial_fn=f"{__name__}:broken_trial")  # 60 trials
+    with pytest.raises(SweepAbortedError, match="compiled core not built") as err:
+        run_sweep(spec, tmp_path / "s.sqlite", workers=0, progress=False)
+    assert f"{MAX_CONSECUTIVE_ERRORS} trials in a row" in str(err.value)
+    assert len(_rows(tmp_path / "s.sqlite", spec)) == MAX_CONSECUTIVE_ERRORS
+    argv = ["sweep", "--n", "3", "--alpha", "4", "--trials", "20", "--workers", "0",
+            "--trial-fn", f"{__name__}:broken_trial", "--store", str(tmp_path / "c.sqlite"),
+            "--no-progress"]  # fmt: skip
+    assert run_cli(argv) == 2
+    out = capsys.readouterr().err
+    assert out.count("\n") == 1 and "in a row failed" in out
+
+
 @pytest.mark.parametrize(
     "kwargs, argument",
     [
