@@ -191,9 +191,11 @@ def test_grid_covers_the_expected_crossing(n):
     h = sc.HALF_WIDTH
     assert h >= 1.0  # the issue asks for +-1 around the crossing
     assert np.all(np.abs(inner - a0) <= h + 1e-9)
-    step = max(1, round(n / 5)) / n  # the grid spacing in alpha
+    step = sc.inner_step(n) / n  # the grid spacing in alpha
     assert inner.min() <= a0 - h + step + 1e-9 and inner.max() >= a0 + h - step - 1e-9
-    assert np.all(np.diff(inner) <= max(0.25, 1 / n) + 1e-9)  # every m when 1/n > 0.25
+    finest = max(0.25, 1 / n) if n < sc.COARSE_FROM_N else 0.4  # every m when 1/n > 0.25
+    assert np.all(np.diff(inner) <= finest + 1e-9)
+    assert n < sc.COARSE_FROM_N or len(inner) >= 6  # coarse, but the window is sampled
     assert not set(g.inner) & set(g.outer)
     assert all(m >= n for m in g.outer)
 
