@@ -15,6 +15,7 @@ the test oracle for this module.
 
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ try:
 except ImportError as exc:  # a source tree without the build step: say what to run
     raise ImportError(
         "injcheck's compiled core (injcheck/one_layer/_cellsearch) is not built in "
-        f"{__file__.rsplit('/', 1)[0]}: run `pip install -e .` or "
+        f"{os.path.dirname(__file__)}: run `pip install -e .` or "
         "`python setup.py build_ext --inplace` there"
     ) from exc
 from .geometry import cell_point

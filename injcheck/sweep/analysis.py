@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import optimize, special, stats
 
+from .store import ERRORED
+
 if TYPE_CHECKING:
     from ..theory.tables import TheoryTable
 
@@ -105,7 +107,7 @@ def summarize_points(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
                 "errors": sum(
                     1
                     for r in items
-                    if r["status"] == "unknown" and r.get("solver_status") == "error"
+                    if r["status"] == "unknown" and r.get("solver_status") == ERRORED
                 ),
                 "frac_injective": inj / decided if decided else math.nan,
                 "ci_low": lo,
