@@ -2,9 +2,10 @@
 
 The three study scripts (``study_one_layer.py``, ``study_scaling.py``, ``study_pstar.py``)
 read one resumable sweep store, ``results/study/one_layer.sqlite``. Every trial of the
-study uses the settings of :data:`STUDY_SETTINGS`, so every run, whatever its grid or
-number of trials, adds rows to the same sweep (the grid and the trial count are not part
-of the spec hash; see ``docs/sweeps.md``).
+study uses the settings of :data:`STUDY_SETTINGS` (:func:`settings_for` adds the node
+limit from n = 15), so every run, whatever its grid or number of trials, adds rows to the
+same sweep (the grid and the trial count are not part of the spec hash; see
+``docs/sweeps.md``).
 """
 
 from __future__ import annotations
@@ -34,9 +35,26 @@ STUDY_SETTINGS: dict[str, Any] = {
     "method": "auto",
     "time_limit": 600.0,
     "exact_value": True,
+    "node_limit": None,
     "seed": 17,
 }
 QUICK_SETTINGS: dict[str, Any] = {**STUDY_SETTINGS, "time_limit": 60.0}
+
+#: From n = 15 the 600 s limit begins to bind (one n = 15 trial in the first 224 reached it),
+#: and where a wall-clock limit binds, the stored verdict depends on the machine's load.
+#: So from there a trial is also bounded by nodes of the exact search, a limit that stops
+#: the same trials on any machine: 5 million nodes is about 185 s at the 27,000 nodes a
+#: second measured at n = 15 (store stats, both cores busy), so it binds before the time
+#: limit unless the machine is over 3x slower. Sizes below keep their sweeps (no node
+#: limit; their unknowns are counted and shown: 1 of 5,400 at n = 14).
+NODE_LIMIT_FROM_N = 15
+NODE_LIMIT = 5_000_000
+
+
+def settings_for(n: int, settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings of size ``n``'s sweep: ``settings`` with the node limit from
+    :data:`NODE_LIMIT_FROM_N` on."""
+    return {**settings, "node_limit": NODE_LIMIT if n >= NODE_LIMIT_FROM_N else None}
 
 
 def decision_only(settings: dict[str, Any]) -> dict[str, Any]:
@@ -170,13 +188,22 @@ def load_study_rows(path: str | os.PathLike, settings: dict[str, Any]) -> tuple[
 
     Both sweeps draw the same network for the same (point, trial) (seeds do not depend
     on ``exact_value``), so a trial present in both is counted once: a decided row wins
-    over an unknown one, and a row with P* over one without. Returns the rows and the
-    number of conflicts (a trial decided differently by the two sweeps: must be 0).
+    over an unknown one, and a row with P* over one without. Each size's rows come from
+    its own settings (:func:`settings_for`: with the node limit from n = 15; rows of a
+    sweep of the other kind at that size are left out). Returns the rows and the number
+    of conflicts (a trial decided differently by the two sweeps: must be 0).
     """
     best: dict[tuple[str, int], dict] = {}
     conflicts = 0
     for s in (settings, decision_only(settings)):
-        for r in load_rows(path, s):
+        by_kind = {False: settings_for(0, s), True: settings_for(NODE_LIMIT_FROM_N, s)}
+        rows = [
+            r
+            for limited, kind in by_kind.items()
+            for r in load_rows(path, kind)
+            if (r["n"] >= NODE_LIMIT_FROM_N) == limited
+        ]
+        for r in rows:
             key = (r["point_key"], r["trial"])
             old = best.get(key)
             if old is None:

@@ -74,7 +74,7 @@ def run_study(args, store: Path, settings: dict, ns, grids) -> int:
                     print(f"stopped at {sc.now()}: past --until {args.until}", flush=True)
                     return ran
                 res = run_sweep(
-                    _spec(n, widths, min(r, cap), settings),
+                    _spec(n, widths, min(r, cap), sc.settings_for(n, settings)),
                     str(store),
                     workers=args.workers,
                     executor=args.executor,
@@ -270,6 +270,7 @@ def measure(ns, reps: int, settings: dict, out: Path) -> list[dict]:
                     seed=trial_seed(999, key, t), n=n, widths=(m,), mode=settings["mode"],
                     method=settings["method"], time_limit=settings["time_limit"],
                     exact_value=settings["exact_value"], trial_fn="", options={},
+                    node_limit=sc.settings_for(n, settings)["node_limit"],
                 )  # fmt: skip
                 t0 = time.perf_counter()
                 res = check_trial(task)

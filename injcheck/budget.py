@@ -1,7 +1,10 @@
 """The time budget of one check: a single object from :func:`injcheck.check` down to
 every search loop and solver call.
 
-A :class:`Budget` is a wall-clock deadline (``time.perf_counter()``) or none. Work that
+A :class:`Budget` is a wall-clock deadline (``time.perf_counter()``) or none, and
+optionally a node limit for the exact one-layer search trees: the deadline depends on the
+machine and its load, the node limit does not (a sweep that must store the same verdict
+on any machine sets one that binds before the deadline). Work that
 should leave time for later stages takes a :meth:`Budget.share` of what remains, which
 is again a Budget; loops ask :meth:`Budget.expired`, solvers get
 :meth:`Budget.solver_seconds`. Nothing converts it back and forth between seconds,
@@ -19,7 +22,7 @@ MIN_SOLVER_SECONDS = 1e-3
 
 @dataclass(frozen=True)
 class Budget:
-    """A wall-clock deadline, or no limit.
+    """A wall-clock deadline, or no limit, and an optional node limit.
 
     Attributes
     ----------
@@ -27,16 +30,20 @@ class Budget:
         ``time.perf_counter()`` value after which work should stop.
     start : float
         When the budget (or the share it was cut from) began.
+    nodes : int or None
+        The most nodes each exact search tree (the decision, each P* search) may visit;
+        None for no limit. Shares keep it: it is not divided like time.
     """
 
     deadline: float | None
     start: float = field(default_factory=time.perf_counter)
+    nodes: int | None = None
 
     @classmethod
-    def seconds(cls, time_limit: float | None) -> Budget:
-        """A budget of ``time_limit`` seconds from now (None: unlimited)."""
+    def seconds(cls, time_limit: float | None, nodes: int | None = None) -> Budget:
+        """A budget of ``time_limit`` seconds from now (None: unlimited), ``nodes`` per tree."""
         now = time.perf_counter()
-        return cls(None if time_limit is None else now + float(time_limit), now)
+        return cls(None if time_limit is None else now + float(time_limit), now, nodes)
 
     @classmethod
     def unlimited(cls) -> Budget:
@@ -58,8 +65,8 @@ class Budget:
         """A budget that ends after ``fraction`` of the time now remaining."""
         remaining = self.remaining()
         if remaining is None:
-            return Budget(None)
-        return Budget(time.perf_counter() + fraction * remaining)
+            return Budget(None, nodes=self.nodes)
+        return Budget(time.perf_counter() + fraction * remaining, nodes=self.nodes)
 
     def solver_seconds(self) -> float | None:
         """The ``time_limit`` to hand a solver: what remains, at least a millisecond."""

@@ -102,6 +102,7 @@ def check(
     exact_value: bool = False,
     threads: int = 1,
     proof: str | None = None,
+    node_limit: int | None = None,
 ) -> Verdict:
     """Decide whether a ReLU network is injective.
 
@@ -130,7 +131,8 @@ def check(
         bias-free nets without a box above ``n = 5`` (local) and ``n = 4`` (global), then
         the exact checks with the time left (docs/deep_heuristic.md).
     time_limit : float, optional
-        Wall-clock seconds; when exceeded the verdict is ``unknown``.
+        Wall-clock seconds; when exceeded the verdict is ``unknown``. Where that happens
+        depends on the machine and its load.
     x0 : array_like, optional
         The input of a ``pointwise`` check.
     input_box : float or (lo, hi), optional
@@ -144,6 +146,13 @@ def check(
     proof : str, optional
         One layer, global mode: if the layer is injective (generic ``W``), write to this
         path a proof checkable by ``injcheck verify-proof`` (``certificate["proof"]``).
+    node_limit : int, optional
+        One bias-free layer, methods ``auto``/``gordan``/``gordan-python``: the most nodes
+        each exact search tree may visit (the decision; with ``exact_value`` each P* search
+        too); past it the verdict is ``unknown`` with ``solver_status="node-limit"``. A
+        work limit that gives the same verdict on any machine under any load, for a given
+        ``threads`` (set it to bind before ``time_limit``). About 25,000 nodes a second
+        at n = 15 on one core (docs/one_layer.md).
 
     Returns
     -------
@@ -162,9 +171,11 @@ def check(
     head = None if parsed.head is None else _head_certificate(parsed.head, layers[-1].shape[0])
     time_limit, box, x0 = _validate_options(mode, method, time_limit, input_box, x0, threads, n)
     one_layer = _one_layer_case(layers, mode, box, proof)
+    node_limit = _validate_node_limit(node_limit, one_layer)
 
     start = time.perf_counter()
-    budget = Budget.seconds(time_limit)  # the one budget of this call, down to every solver
+    # The one budget of this call, down to every solver.
+    budget = Budget.seconds(time_limit, nodes=node_limit)
     if one_layer:
         verdict = _check_one_layer(layers[0].weight, method, budget, exact_value, proof, threads)
     else:
@@ -229,6 +240,22 @@ def _validate_options(
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
         raise InvalidArgumentError(f"threads must be a positive integer, got {threads!r}")
     return time_limit, box, x0
+
+
+def _validate_node_limit(node_limit, one_layer: bool) -> int | None:
+    """A positive integer or None; only one bias-free layer has node-counted searches."""
+    if node_limit is None:
+        return None
+    if isinstance(node_limit, bool) or not isinstance(node_limit, (int, np.integer)):
+        raise InvalidArgumentError(f"node_limit must be a positive integer, got {node_limit!r}")
+    if node_limit < 1:
+        raise InvalidArgumentError(f"node_limit must be a positive integer, got {node_limit!r}")
+    if not one_layer:
+        raise InvalidArgumentError(
+            "node_limit bounds the one-layer Gordan search (one bias-free layer, no box, "
+            "global or local mode); the other checks have only time_limit"
+        )
+    return int(node_limit)
 
 
 def _check_deep(

@@ -85,6 +85,13 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--time-limit", type=float, help="seconds before giving up with 'unknown'")
     parser.add_argument(
+        "--node-limit",
+        type=int,
+        metavar="N",
+        help="one layer: nodes per exact search tree before giving up with 'unknown' "
+        "(the same verdict on any machine, unlike --time-limit)",
+    )
+    parser.add_argument(
         "--exact-value", action="store_true", help="one layer: compute P*(W) exactly"
     )
     parser.add_argument(
@@ -122,6 +129,10 @@ def _validate(args: argparse.Namespace) -> None:
             raise InvalidArgumentError(f"{flag} must be a positive number, got {value}")
     if args.threads < 1:
         raise InvalidArgumentError(f"--threads must be a positive integer, got {args.threads}")
+    if args.node_limit is not None and args.node_limit < 1:
+        raise InvalidArgumentError(
+            f"--node-limit must be a positive integer, got {args.node_limit}"
+        )
     if args.arch is None and args.seed != 0:
         raise InvalidArgumentError("--seed only applies to random networks (--arch)")
     if args.weights is None and (args.layout is not None or args.trust_pickle):
@@ -164,6 +175,7 @@ def run(args: argparse.Namespace) -> int:
         exact_value=args.exact_value,
         proof=args.proof,
         threads=args.threads,
+        node_limit=args.node_limit,
     )
     if args.json:
         print(verdict.to_json())

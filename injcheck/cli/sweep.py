@@ -95,6 +95,13 @@ def _add_check_options(chk: argparse._ArgumentGroup) -> None:
         help="seconds per trial; a trial over it is unknown (default 60; 'none' for no limit)",
     )
     chk.add_argument(
+        "--node-limit",
+        type=int,
+        metavar="N",
+        help="one layer: at most N nodes per exact search tree; a trial over it is unknown "
+        "on any machine under any load (set it to bind before --time-limit)",
+    )
+    chk.add_argument(
         "--exact-value",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -208,6 +215,7 @@ def spec_from_args(args: argparse.Namespace) -> tuple[SweepSpec, dict]:
         "method": args.method,
         "time_limit": args.time_limit,
         "exact_value": args.exact_value,
+        "node_limit": args.node_limit,
         "trial_fn": args.trial_fn,
     }
     cli = {k: v for k, v in cli.items() if v is not None}

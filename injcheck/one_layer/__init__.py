@@ -113,7 +113,13 @@ def _decide_gordan(
                 return verdict
     if compiled and gen.generic and core_applies(weight) and not exact_certificates:
         # Count budget only: a non-generic W always takes the rank form below.
-        search = CompiledSearch(weight, limit=n - 1, deadline=budget.deadline, workers=workers)
+        search = CompiledSearch(
+            weight,
+            limit=n - 1,
+            deadline=budget.deadline,
+            workers=workers,
+            node_limit=budget.nodes,
+        )
     else:
         search = GordanSearch(
             weight,
@@ -122,6 +128,7 @@ def _decide_gordan(
             packing=gen.generic,
             exact_certificates=exact_certificates,
             deadline=budget.deadline,
+            node_limit=budget.nodes,
         )
     result = search.run()
     if result.outcome == "found":
@@ -160,13 +167,17 @@ def _p_star_gordan(
     """
     m, n = weight.shape
     if compiled and core_applies(weight):
-        p_star, lower, x, stats, status = p_star_compiled(weight, budget.deadline, lower=start)
+        p_star, lower, x, stats, status = p_star_compiled(
+            weight, budget.deadline, lower=start, node_limit=budget.nodes
+        )
         if status != "trouble":
             return p_star, max(lower, start), x, stats, status
     zero_rows = int(np.sum(~weight.any(axis=1)))
     stats: dict = {"nodes": 0, "lps": 0}
     for k in range(max(zero_rows, start), m + 1):
-        result = GordanSearch(weight, budget="count", limit=k, deadline=budget.deadline).run()
+        result = GordanSearch(
+            weight, budget="count", limit=k, deadline=budget.deadline, node_limit=budget.nodes
+        ).run()
         stats = {key: stats.get(key, 0) + result.stats.get(key, 0) for key in ("nodes", "lps")}
         if result.outcome == "found":
             return k, k, result.x, stats, "found"
@@ -198,7 +209,8 @@ def _exact_value_gordan(weight, budget: Budget, compiled=True) -> Verdict:
     decision.certificate = cert
     decision.stats = dict(decision.stats or {}, p_star_search=dict(stats, status=status))
     if p_star is None:
-        reason = "time limit reached" if status == "timeout" else f"search trouble ({status})"
+        reasons = {"timeout": "time limit reached", "node-limit": "node limit reached"}
+        reason = reasons.get(status, f"search trouble ({status})")
         decision.message = f"P* not computed exactly ({reason}); the verdict stands"
     return decision
 
@@ -349,17 +361,26 @@ def check_layer(
     exact_value : bool
         Also compute ``P*(W)`` exactly (``certificate["p_star"]``).
     budget : Budget, optional
-        The caller's time budget (:mod:`injcheck.budget`); overrides ``time_limit``.
+        The caller's budget (:mod:`injcheck.budget`); overrides ``time_limit``. Its node
+        limit (``budget.nodes``) bounds each Gordan search tree; the methods without one
+        (``milp``, ``brute``, ``heuristic``) refuse it.
     threads : int
         Above 1, the compiled decision search splits its tree over this many threads
         (:class:`.compiled.CompiledSearch` ``workers``): the same status and, for any
-        ``threads >= 2``, the same witness.
+        ``threads >= 2``, the same witness. The split tree has a few percent more nodes
+        than the whole one, so under a node limit a layer close to the limit can be
+        decided with ``threads=1`` and not with more, or the reverse.
 
     Returns
     -------
     Verdict
     """
     budget = budget or Budget.seconds(time_limit)
+    if budget.nodes is not None and method in ("milp", "brute", "heuristic"):
+        raise InvalidArgumentError(
+            f"node_limit bounds the Gordan search (methods auto, gordan, gordan-python); "
+            f"method {method!r} has no nodes to count"
+        )
     if method == "heuristic" or (method == "auto" and not exact_value):
         from .heuristic_check import auto_heuristic, decide_heuristic  # imports torch
 

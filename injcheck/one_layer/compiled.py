@@ -118,6 +118,10 @@ class CompiledSearch:
         witness of the first subtree, in order, that has one).
     lower : int
         A proven bound ``P* >= lower``: minimising stops at a witness with ``lower`` rows.
+    node_limit : int or None
+        Stop (outcome ``"node-limit"``) after this many nodes of the tree, counted over all
+        subtrees together when split, and including the nodes of :meth:`improve`. Unlike
+        the deadline it gives the same outcome on any machine under any load.
     """
 
     def __init__(
@@ -130,6 +134,7 @@ class CompiledSearch:
         options: CoreOptions | None = None,
         workers: int | None = None,
         lower: int = 0,
+        node_limit: int | None = None,
     ):
         self.weight = np.ascontiguousarray(weight, dtype=float)
         self.limit = int(limit)
@@ -138,6 +143,7 @@ class CompiledSearch:
         self.options = options or CoreOptions()
         self.workers = workers
         self.lower = int(lower)
+        self.node_limit = node_limit
         self._prepared = None  # the core improve() ran on, with its pool, for run()
         self.ambiguous_span = False  # the count budget has no span decisions
         self.fallback = False
@@ -147,9 +153,10 @@ class CompiledSearch:
             return 0.0  # the core reads 0 as "no limit"
         return max(self.deadline - time.perf_counter(), 1e-3)
 
-    def _core(self):
+    def _core(self, counter=None):
+        """A fresh core; ``counter`` (a ``NodeCounter``) is shared by a split tree's cores."""
         opts = self.options
-        return _cellsearch.Search(
+        core = _cellsearch.Search(
             self.weight,
             self.limit,
             packing=opts.packing,
@@ -165,6 +172,9 @@ class CompiledSearch:
             transversal=opts.transversal,
             lp_branch=opts.lp_branch,
         )
+        if self.node_limit is not None:
+            core.set_node_limit(self.node_limit, counter)
+        return core
 
     def improve(self, start) -> list[int]:
         """The core's local search from the witness set ``start`` (rows allowed >= 0).
@@ -216,8 +226,10 @@ class CompiledSearch:
         if not regions:
             return None
 
+        counter = _cellsearch.NodeCounter()  # the node limit bounds the whole tree
+
         def solve(region):
-            core = self._core()
+            core = self._core(counter)
             core.start_at(*region)
             return core.run()  # releases the GIL
 
@@ -225,7 +237,7 @@ class CompiledSearch:
             outs = list(pool.map(solve, regions))
         stats = {key: sum(o["stats"][key] for o in outs) for key in ("nodes", "lps")}
         stats.update(subtrees=len(outs), workers=self.workers)
-        for kind in ("trouble", "found", "timeout"):
+        for kind in ("trouble", "found", "timeout", "node-limit"):
             hit = [o for o in outs if o["outcome"] == kind]
             if hit:
                 return dict(hit[0], stats=stats)
@@ -244,10 +256,10 @@ class CompiledSearch:
         stats = dict(out["stats"], engine="compiled")
         if out["outcome"] == "trouble":
             return self._fallback(out["message"], stats)
-        if out["outcome"] == "timeout" and out["found_rows"]:
+        if out["outcome"] in ("timeout", "node-limit") and out["found_rows"]:
             # Minimising: the best witness so far is kept, the optimum is not proven.
             x, allowed = self._cell(out["found_rows"])
-            return SearchResult("timeout", x, allowed, stats, out["message"])
+            return SearchResult(out["outcome"], x, allowed, stats, out["message"])
         if out["outcome"] != "found":
             return SearchResult(out["outcome"], None, None, stats, out["message"])
         x, allowed = self._cell(out["found_rows"])
@@ -266,7 +278,11 @@ class CompiledSearch:
         if self.minimise:
             return SearchResult("trouble", None, None, stats, why)
         result = GordanSearch(
-            self.weight, budget="count", limit=self.limit, deadline=self.deadline
+            self.weight,
+            budget="count",
+            limit=self.limit,
+            deadline=self.deadline,
+            node_limit=self.node_limit,
         ).run()
         result.stats = dict(result.stats, engine="gordan (core fallback)", core_trouble=why)
         return result
@@ -282,6 +298,7 @@ def p_star_compiled(
     deadline: float | None,
     options: CoreOptions | None = None,
     lower: int = 0,
+    node_limit: int | None = None,
 ) -> tuple[int | None, int, np.ndarray | None, dict, str]:
     """Exact ``P*(W)`` by branch and bound in the core (same return as ``_p_star_gordan``).
 
@@ -291,7 +308,8 @@ def p_star_compiled(
     core minimises from one below it (every witness lowers the limit; a witness with
     ``lower`` rows ends the search) on the pool the local search filled, and an exhausted
     search proves the best set optimal. Every witness set becomes a cell point here and
-    its count is checked before it is returned.
+    its count is checked before it is returned. ``node_limit`` bounds the local search and
+    the minimising search together (:class:`CompiledSearch`).
     Returns ``(p_star or None, proven lower bound, witness cell point, stats, status)``.
     """
     from .geometry import greedy_low_depth_cell
@@ -301,7 +319,13 @@ def p_star_compiled(
     if x_greedy is None:  # pragma: no cover - the greedy always ends in a cell
         return None, 0, None, {"engine": "compiled"}, "trouble"
     search = CompiledSearch(
-        weight, limit=m, minimise=True, deadline=deadline, options=options, lower=lower
+        weight,
+        limit=m,
+        minimise=True,
+        deadline=deadline,
+        options=options,
+        lower=lower,
+        node_limit=node_limit,
     )
     rows = search.improve(np.flatnonzero(weight @ x_greedy >= 0))
     x_best, _ = search._cell(rows)

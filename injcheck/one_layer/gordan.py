@@ -50,12 +50,17 @@ class SearchTimeout(Exception):
     """The deadline passed."""
 
 
+class SearchNodeLimit(Exception):
+    """The node limit was reached."""
+
+
 @dataclass
 class SearchResult:
     """Outcome of one search.
 
-    outcome : {"found", "exhausted", "timeout", "trouble"}
-        ``exhausted`` is the proof: no admissible ``A`` has a non-empty cone.
+    outcome : {"found", "exhausted", "timeout", "node-limit", "trouble"}
+        ``exhausted`` is the proof: no admissible ``A`` has a non-empty cone. ``timeout``
+        (the deadline passed) depends on the machine and its load, ``node-limit`` does not.
     """
 
     outcome: str
@@ -134,6 +139,8 @@ class GordanSearch:
         Also check every certificate in rational arithmetic (slow; for audits and tests).
     deadline : float or None
         ``time.perf_counter()`` value at which to give up.
+    node_limit : int or None
+        Give up (outcome ``"node-limit"``) after this many nodes.
     """
 
     def __init__(
@@ -145,6 +152,7 @@ class GordanSearch:
         packing: bool = True,
         exact_certificates: bool = False,
         deadline: float | None = None,
+        node_limit: int | None = None,
     ):
         self.weight = weight
         m, n = weight.shape
@@ -159,6 +167,7 @@ class GordanSearch:
         self.packing = packing
         self.exact_certificates = exact_certificates
         self.deadline = deadline
+        self.node_limit = node_limit
         self.lp = CertificateLP(self.unit)
         self.pool = CertificatePool(m)
         self.nodes = 0
@@ -220,6 +229,9 @@ class GordanSearch:
             message = ""
         except SearchTimeout:
             outcome, x, allowed_at, message = "timeout", None, None, "time limit reached"
+        except SearchNodeLimit:
+            message = f"node limit reached ({self.node_limit} nodes)"
+            outcome, x, allowed_at = "node-limit", None, None
         except SearchTrouble as exc:
             outcome, x, allowed_at, message = "trouble", None, None, str(exc)
         stats = {
@@ -245,6 +257,8 @@ class GordanSearch:
         self.nodes += 1
         if self.deadline is not None and time.perf_counter() > self.deadline:
             raise SearchTimeout
+        if self.node_limit is not None and self.nodes > self.node_limit:
+            raise SearchNodeLimit
         allowed_bits, forbidden_bits = self.pool.bits(allowed), self.pool.bits(forbidden)
         active = self.pool.disjoint_from(allowed_bits)
         if active.size == 0:

@@ -191,6 +191,7 @@ def plan_tasks(
                 exact_value=spec.exact_value,
                 trial_fn=spec.trial_fn,
                 options=options,
+                node_limit=spec.node_limit,
             )
             yield point, task, status is not None
 

@@ -36,7 +36,11 @@ _HASHED = (
     "exact_value",
     "trial_fn",
     "trial_options",
+    "node_limit",
 )
+#: Hashed settings added later: left out of the hash while at their default, so the sweeps
+#: stored before they existed keep their hash.
+_HASHED_WHEN_SET = ("node_limit",)
 
 
 @dataclass(frozen=True)
@@ -157,9 +161,12 @@ class SweepSpec:
         How widths follow from ``alpha`` for ``depth > 1`` (see :func:`widths_for`).
     trials : int
         Replicates per point.
-    mode, method, time_limit, exact_value
+    mode, method, time_limit, exact_value, node_limit
         Passed to :func:`injcheck.check.check` (``time_limit`` in seconds per trial,
-        None for no limit; ``exact_value`` computes P* exactly for one layer).
+        None for no limit; ``exact_value`` computes P* exactly for one layer;
+        ``node_limit`` bounds the one-layer Gordan search by work instead of time, so
+        that a trial's verdict does not depend on the machine's load: set it to bind
+        before ``time_limit``).
     seed : int
         Master seed; trial seeds derive from (seed, point, trial index).
     trial_fn : str
@@ -178,6 +185,7 @@ class SweepSpec:
     method: str = "auto"
     time_limit: float | None = 60.0
     exact_value: bool = True
+    node_limit: int | None = None
     seed: int = 0
     trial_fn: str = DEFAULT_TRIAL_FN
     trial_options: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
@@ -224,6 +232,13 @@ class SweepSpec:
             self._set("time_limit", _positive_float(self.time_limit, "time_limit"))
         if not isinstance(self.exact_value, bool):
             raise SpecError(f"exact_value must be true or false, got {self.exact_value!r}")
+        if self.node_limit is not None:
+            self._set("node_limit", _positive_int(self.node_limit, "node_limit", minimum=1))
+            if self.method in ("milp", "brute", "heuristic") or self.depth > 1:
+                raise SpecError(
+                    "node_limit bounds the one-layer Gordan search (depth 1, method auto, "
+                    f"gordan or gordan-python), not method {self.method!r} at depth {self.depth}"
+                )
         if self.method == "heuristic" and self.exact_value:
             # Caught here, not trial by trial: every row would be an error otherwise.
             raise SpecError(
@@ -291,7 +306,7 @@ class SweepSpec:
     def spec_hash(self) -> str:
         """16 hex digits of SHA-256 over the settings that change a trial's result."""
         d = self.to_dict()
-        ident = {k: d[k] for k in _HASHED}
+        ident = {k: d[k] for k in _HASHED if not (k in _HASHED_WHEN_SET and d[k] is None)}
         if ident["time_limit"] is not None:
             ident["time_limit"] = float(ident["time_limit"])
         text = json.dumps(ident, sort_keys=True, separators=(",", ":"))

@@ -43,6 +43,7 @@ class TrialTask:
     exact_value: bool
     trial_fn: str
     options: dict[str, Any] = field(default_factory=dict)
+    node_limit: int | None = None
 
 
 TrialFn = Callable[[TrialTask], dict]
@@ -122,6 +123,7 @@ def check_trial(task: TrialTask) -> dict[str, Any]:
         exact_value=task.exact_value,
         x0=x0,
         threads=1,
+        node_limit=task.node_limit,
     )
     return record_from_verdict(verdict)
 

@@ -171,6 +171,27 @@ def test_decision_only_sweep_is_merged_without_double_counting(quick_out):
     )
 
 
+def test_sizes_from_the_node_limit_on_read_only_their_node_limited_sweep(tmp_path):
+    from injcheck.sweep import Store, SweepSpec, run_sweep
+
+    store = tmp_path / "s.sqlite"
+    fake = {"trial_fn": "injcheck.sweep.trials:fake_trial", "trials": 3, "alpha": (5.0,)}
+    base = sc.decision_only(sc.STUDY_SETTINGS)
+    n_big = sc.NODE_LIMIT_FROM_N
+    for n, settings in [
+        (n_big - 1, base),  # a size below: its sweep has no node limit
+        (n_big, base),  # the same size without the limit: superseded, never read
+        (n_big, sc.settings_for(n_big, base)),
+    ]:
+        run_sweep(SweepSpec(n=(n,), **fake, **settings), store, workers=0, progress=False)
+    rows, conflicts = sc.load_study_rows(store, sc.STUDY_SETTINGS)
+    assert conflicts == 0 and sorted(r["n"] for r in rows) == [n_big - 1] * 3 + [n_big] * 3
+    with Store(store, readonly=True) as st:
+        limits = {h: st.get_spec(h).node_limit for h in st.spec_hashes()}
+    kept = {r["spec_hash"] for r in rows}
+    assert {limits[h] for h in kept} == {None, sc.NODE_LIMIT} and len(kept) == 2
+
+
 def test_bad_argument_is_one_line_and_exit_2():
     proc = subprocess.run(
         [sys.executable, str(ROOT / "experiments" / "study_one_layer.py"), "--n", "1:3"],

@@ -48,3 +48,27 @@ def test_real_checks_pool_and_report(tmp_path):
         assert strip_timing(a.rows(spec.spec_hash)) == strip_timing(b.rows(spec.spec_hash))
     report = make_report(tmp_path / "a.sqlite", tmp_path / "r", theory=False)
     assert any(f.endswith("transition.png") for f in report.files)
+
+
+def test_a_node_limit_gives_the_same_rows_in_process_and_on_a_pool(tmp_path):
+    # n = 7 near the crossing: the limit leaves some trials unknown, always the same ones.
+    spec = SweepSpec(
+        n=(7,), alpha=(5.0, 6.0), trials=4, method="gordan", exact_value=False, node_limit=40
+    )
+    run_sweep(spec, tmp_path / "a.sqlite", workers=0, progress=False)
+    run_sweep(spec, tmp_path / "b.sqlite", workers=2, progress=False)
+    with Store(tmp_path / "a.sqlite") as a, Store(tmp_path / "b.sqlite") as b:
+        rows = strip_timing(a.rows(spec.spec_hash))
+        assert rows == strip_timing(b.rows(spec.spec_hash))
+    unknown = [r for r in rows if r["status"] == "unknown"]
+    assert unknown and all(r["solver_status"] == "node-limit" for r in unknown)
+    assert len(unknown) < len(rows)
+
+
+def test_a_node_limit_for_a_method_without_nodes_is_refused():
+    from injcheck.exceptions import SpecError
+
+    with pytest.raises(SpecError, match="node_limit"):
+        SweepSpec(n=(3,), alpha=(3.0,), method="milp", node_limit=10)
+    with pytest.raises(SpecError, match="node_limit"):
+        SweepSpec(n=(3,), alpha=(3.0,), depth=2, node_limit=10)

@@ -33,6 +33,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -82,7 +83,16 @@ inline void for_each_bit(const Bits& a, F f) {
   }
 }
 
-struct Timeout {};
+// Thrown when the search must stop: the wall-clock deadline passed (by_nodes false), or the
+// node limit was reached (by_nodes true; a limit that gives the same answer on any machine).
+struct Timeout {
+  bool by_nodes = false;
+};
+// Nodes visited by several searches together (the subtrees of one split tree, on threads),
+// so that a node limit bounds the whole tree.
+struct NodeCounter {
+  std::atomic<long> nodes{0};
+};
 struct Trouble {
   std::string what;
 };
@@ -568,9 +578,10 @@ class Search {
       std::vector<int> act;
       const bool hit = node(start_allowed_, popcount(start_allowed_), start_forbidden_, act, 0);
       outcome_ = (hit || have_best_) ? "found" : "exhausted";
-    } catch (const Timeout&) {
-      outcome_ = "timeout";
-      message_ = "time limit reached";
+    } catch (const Timeout& t) {
+      outcome_ = t.by_nodes ? "node-limit" : "timeout";
+      message_ = t.by_nodes ? "node limit reached (" + std::to_string(node_limit_) + " nodes)"
+                            : "time limit reached";
     } catch (const Trouble& t) {
       outcome_ = "trouble";
       message_ = t.what;
@@ -634,6 +645,14 @@ class Search {
 
   // A new count limit for the next run (after improve() found a better upper bound).
   void set_limit(int limit) { limit_ = limit; }
+
+  // Stop after `limit` nodes (0: no limit), counted by this search alone or, with a shared
+  // counter, by every search that shares it. Nodes are a unit of work that does not depend
+  // on the machine or its load, unlike the deadline.
+  void set_node_limit(long limit, std::shared_ptr<NodeCounter> counter) {
+    node_limit_ = limit;
+    shared_nodes_ = std::move(counter);
+  }
 
   // The proof trace (empty unless built with proof=True); see kBranch below.
   std::vector<int> trace() const { return trace_; }
@@ -803,6 +822,10 @@ class Search {
             size_t seen) {
     ++nodes_;
     if ((nodes_ & 31) == 0 && clock::now() > deadline_) throw Timeout{};
+    if (node_limit_ > 0) {
+      const long total = shared_nodes_ ? shared_nodes_->nodes.fetch_add(1) + 1 : nodes_;
+      if (total > node_limit_) throw Timeout{true};
+    }
     for (size_t c = seen; c < pool_.size(); ++c)
       if (disjoint(pool_[c], allowed)) act.push_back(static_cast<int>(c));
     if (act.empty()) {
@@ -1182,6 +1205,8 @@ class Search {
   std::vector<Bits> free_bits_;
   std::vector<const Bits*> free_sets_;
   clock::time_point deadline_;
+  long node_limit_ = 0;
+  std::shared_ptr<NodeCounter> shared_nodes_;
   Bits best_ = zero_bits();
   Bits start_allowed_ = zero_bits(), start_forbidden_ = zero_bits();
   bool have_best_ = false;
@@ -1214,6 +1239,9 @@ py::object check_certificate(py::array_t<double, py::array::c_style | py::array:
 
 PYBIND11_MODULE(_cellsearch, mod) {
   mod.doc() = "Compiled core of the one-layer cell search (see cellsearch.cpp).";
+  py::class_<NodeCounter, std::shared_ptr<NodeCounter>>(mod, "NodeCounter")
+      .def(py::init<>())
+      .def_property_readonly("nodes", [](const NodeCounter& c) { return c.nodes.load(); });
   py::class_<Search>(mod, "Search")
       .def(py::init<py::array_t<double, py::array::c_style | py::array::forcecast>, int, bool, int,
                     long, int, int, int, bool, double, bool, int, bool, bool, bool>(),
@@ -1233,6 +1261,8 @@ PYBIND11_MODULE(_cellsearch, mod) {
       .def("certificates", &Search::certificates)
       .def("result", &Search::result)
       .def("set_limit", &Search::set_limit, py::arg("limit"))
+      .def("set_node_limit", &Search::set_node_limit, py::arg("limit"),
+           py::arg("counter") = nullptr)
       .def("improve",
            [](Search& s, const std::vector<int>& start, int size, int restarts,
               unsigned long long seed) {
