@@ -339,7 +339,12 @@ class WarmLP {
         if (i == c) continue;
         const double f = a[i * r + c];
         if (f == 0.0) continue;
-        for (int j = 0; j < r; ++j) a[i * r + j] -= f * a[c * r + j], binv_[i * r + j] -= f * binv_[c * r + j];
+        double* __restrict ai = &a[i * r];
+        const double* __restrict ac = &a[c * r];
+        double* __restrict bi = &binv_[i * r];
+        const double* __restrict bc = &binv_[c * r];
+        for (int j = 0; j < r; ++j) ai[j] -= f * ac[j];
+        for (int j = 0; j < r; ++j) bi[j] -= f * bc[j];
       }
     }
     for (int i = 0; i < r; ++i) xb_[i] = binv_[i * r + r - 1];
@@ -348,10 +353,12 @@ class WarmLP {
 
   void column(int j) {  // alpha = B^-1 a_j
     const double* a = &cols_[static_cast<size_t>(j) * r_];
-    for (int i = 0; i < r_; ++i) {
-      double s = 0.0;
-      for (int k = 0; k < r_; ++k) s += binv_[i * r_ + k] * a[k];
-      alpha_[i] = s;
+    // k outer, i inner: the r sums advance side by side (no chain of dependent adds),
+    // each still adding its terms in the order k = 0, 1, ...: the same numbers.
+    std::fill(alpha_.begin(), alpha_.end(), 0.0);
+    for (int k = 0; k < r_; ++k) {
+      const double ak = a[k];
+      for (int i = 0; i < r_; ++i) alpha_[i] += binv_[i * r_ + k] * ak;
     }
   }
 
@@ -361,10 +368,12 @@ class WarmLP {
     const double p = alpha_[row];
     for (int k = 0; k < r; ++k) binv_[row * r + k] /= p;
     xb_[row] /= p;
+    const double* __restrict prow = &binv_[row * r];  // distinct from every row i below
     for (int i = 0; i < r; ++i) {
       if (i == row || alpha_[i] == 0.0) continue;
       const double f = alpha_[i];
-      for (int k = 0; k < r; ++k) binv_[i * r + k] -= f * binv_[row * r + k];
+      double* __restrict bi = &binv_[i * r];
+      for (int k = 0; k < r; ++k) bi[k] -= f * prow[k];
       xb_[i] -= f * xb_[row];
     }
     basis_[row] = col;
@@ -486,20 +495,38 @@ bool certificate_is_safe(int n, const std::vector<double>& raw, const std::vecto
       if (i == c) continue;
       const double f = LU[i * r + c];
       if (f == 0.0) continue;
-      for (int j = 0; j < r; ++j) LU[i * r + j] -= f * LU[c * r + j], X[i * r + j] -= f * X[c * r + j];
+      // Distinct rows of distinct arrays: restrict lets the compiler vectorise. Columns
+      // before c are zero in row c already (eliminated, exactly), so they are skipped.
+      double* __restrict li = &LU[i * r];
+      const double* __restrict lc = &LU[c * r];
+      double* __restrict xi = &X[i * r];
+      const double* __restrict xc = &X[c * r];
+      for (int j = c; j < r; ++j) li[j] -= f * lc[j];
+      for (int j = 0; j < r; ++j) xi[j] -= f * xc[j];
     }
   }
   const double infl = 1.0 + 1e-10, g = 1e-13;
-  // delta >= ||I - X M||_inf
+  // delta >= ||I - X M||_inf. Row i of X M is built as a sum of rows of M (contiguous, so
+  // the compiler vectorises it); g * a covers the rounding of any order of the sums.
+  thread_local std::vector<double> s, a;
+  s.resize(r), a.resize(r);
   double delta = 0.0, normx = 0.0;
   for (int i = 0; i < r; ++i) {
-    double row = 0.0, xs = 0.0;
-    for (int j = 0; j < r; ++j) {
-      double s = (i == j) ? 1.0 : 0.0, a = s;
-      for (int k = 0; k < r; ++k) s -= X[i * r + k] * M[k * r + j], a += std::fabs(X[i * r + k] * M[k * r + j]);
-      row += std::fabs(s) + g * a;
-      xs += std::fabs(X[i * r + j]);
+    std::fill(s.begin(), s.end(), 0.0);
+    std::fill(a.begin(), a.end(), 0.0);
+    double xs = 0.0;
+    for (int k = 0; k < r; ++k) {
+      const double xik = X[i * r + k];
+      const double* mk = &M[k * r];
+      for (int j = 0; j < r; ++j) {
+        const double prod = xik * mk[j];
+        s[j] -= prod, a[j] += std::fabs(prod);
+      }
+      xs += std::fabs(xik);
     }
+    s[i] += 1.0, a[i] += 1.0;
+    double row = 0.0;
+    for (int j = 0; j < r; ++j) row += std::fabs(s[j]) + g * a[j];
     delta = std::max(delta, row * infl);
     normx = std::max(normx, xs * infl);
   }
