@@ -220,6 +220,10 @@ def _markdown(rows, summary, crossings, comp, theory, status, target, store, ela
             f"{s} {sum(r['status'] == s for r in rows)}"
             for s in ("injective", "non-injective", "unknown")
         ),
+        f"* unknown trials by cause: {_unknown_causes(rows)}",
+        f"* limits: {sc.STUDY_SETTINGS['time_limit']:.0f} s per trial for every n, and from "
+        f"n = {sc.NODE_LIMIT_FROM_N} also {sc.NODE_LIMIT:,} nodes of the exact search (a "
+        "time-out depends on the machine's load, the node limit does not)",
         f"* theory: {theory.source}",
     ]
     if elapsed is not None:
@@ -247,6 +251,21 @@ def _markdown(rows, summary, crossings, comp, theory, status, target, store, ela
         "",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _unknown_causes(rows) -> str:
+    """``"time limit 1 (n=14), node limit 2 (n=15)"``: unknown trials by solver status."""
+    names = {"timeout": "time limit", "node-limit": "node limit"}
+    causes: dict[str, list[int]] = {}
+    for r in rows:
+        if r["status"] == "unknown":
+            causes.setdefault(names.get(r["solver_status"], r["solver_status"]), []).append(r["n"])
+    if not causes:
+        return "none"
+    return ", ".join(
+        f"{cause} {len(ns)} (n={','.join(str(n) for n in sorted(set(ns)))})"
+        for cause, ns in sorted(causes.items())
+    )
 
 
 # -- cost measurement (for the plan) ------------------------------------------------------
