@@ -40,21 +40,27 @@ STUDY_SETTINGS: dict[str, Any] = {
 }
 QUICK_SETTINGS: dict[str, Any] = {**STUDY_SETTINGS, "time_limit": 60.0}
 
-#: From n = 15 the 600 s limit begins to bind (one n = 15 trial in the first 224 reached it),
-#: and where a wall-clock limit binds, the stored verdict depends on the machine's load.
-#: So from there a trial is also bounded by nodes of the exact search, a limit that stops
-#: the same trials on any machine: 5 million nodes is about 185 s at the 27,000 nodes a
-#: second measured at n = 15 (store stats, both cores busy), so it binds before the time
-#: limit unless the machine is over 3x slower. Sizes below keep their sweeps (no node
-#: limit; their unknowns are counted and shown: 1 of 5,400 at n = 14).
+#: From n = 15 the 600 s limit begins to bind, and where a wall-clock limit binds the stored
+#: verdict depends on the machine's load: the one n = 15 time-out of the first 224 trials
+#: had visited 1.24M nodes in 600 s on a loaded machine (2,000 nodes a second) and was
+#: decided injective in 107 s (1.51M nodes) later. So from there a trial is bounded by nodes
+#: of the exact search, a limit that stops the same trials on any machine, and the time
+#: limit is raised to a safety net that should never bind: 5 million nodes (2.4x the most
+#: any injective n = 15 layer of those trials needed) take 185-330 s at the 15,000-28,000
+#: nodes a second measured at n = 15 on this 2-core machine with both cores busy, a tenth
+#: of the hour. Sizes below keep their sweeps (600 s, no node limit; their unknowns are
+#: counted and shown: 1 of 5,400 at n = 14).
 NODE_LIMIT_FROM_N = 15
 NODE_LIMIT = 5_000_000
+NODE_LIMITED_TIME_LIMIT = 3600.0
 
 
 def settings_for(n: int, settings: dict[str, Any]) -> dict[str, Any]:
-    """The settings of size ``n``'s sweep: ``settings`` with the node limit from
-    :data:`NODE_LIMIT_FROM_N` on."""
-    return {**settings, "node_limit": NODE_LIMIT if n >= NODE_LIMIT_FROM_N else None}
+    """The settings of size ``n``'s sweep: ``settings``, with the node limit (and the time
+    limit raised to a safety net) from :data:`NODE_LIMIT_FROM_N` on."""
+    if n < NODE_LIMIT_FROM_N:
+        return {**settings, "node_limit": None}
+    return {**settings, "node_limit": NODE_LIMIT, "time_limit": NODE_LIMITED_TIME_LIMIT}
 
 
 def decision_only(settings: dict[str, Any]) -> dict[str, Any]:

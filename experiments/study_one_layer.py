@@ -221,9 +221,10 @@ def _markdown(rows, summary, crossings, comp, theory, status, target, store, ela
             for s in ("injective", "non-injective", "unknown")
         ),
         f"* unknown trials by cause: {_unknown_causes(rows)}",
-        f"* limits: {sc.STUDY_SETTINGS['time_limit']:.0f} s per trial for every n, and from "
-        f"n = {sc.NODE_LIMIT_FROM_N} also {sc.NODE_LIMIT:,} nodes of the exact search (a "
-        "time-out depends on the machine's load, the node limit does not)",
+        f"* limits: {sc.STUDY_SETTINGS['time_limit']:.0f} s per trial below "
+        f"n = {sc.NODE_LIMIT_FROM_N}; from there {sc.NODE_LIMIT:,} nodes of the exact search, "
+        f"with {sc.NODE_LIMITED_TIME_LIMIT:.0f} s as a safety net (a time-out depends on the "
+        "machine's load, the node limit does not)",
         f"* theory: {theory.source}",
     ]
     if elapsed is not None:
@@ -279,6 +280,7 @@ def measure(ns, reps: int, settings: dict, out: Path) -> list[dict]:
     records = []
     for n in ns:
         a0 = sc.expected_crossing(n)
+        sized = sc.settings_for(n, settings)
         for da in (-0.5, 0.0, 0.5):
             m = int(math.floor((a0 + da) * n + 0.5))
             key = f"n={n};widths={m}"
@@ -286,10 +288,10 @@ def measure(ns, reps: int, settings: dict, out: Path) -> list[dict]:
             for t in range(reps):
                 task = TrialTask(
                     spec_hash="measure", point_key=key, trial=t,
-                    seed=trial_seed(999, key, t), n=n, widths=(m,), mode=settings["mode"],
-                    method=settings["method"], time_limit=settings["time_limit"],
-                    exact_value=settings["exact_value"], trial_fn="", options={},
-                    node_limit=sc.settings_for(n, settings)["node_limit"],
+                    seed=trial_seed(999, key, t), n=n, widths=(m,), mode=sized["mode"],
+                    method=sized["method"], time_limit=sized["time_limit"],
+                    exact_value=sized["exact_value"], trial_fn="", options={},
+                    node_limit=sized["node_limit"],
                 )  # fmt: skip
                 t0 = time.perf_counter()
                 res = check_trial(task)
