@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 #: Solvers are never handed less than this many seconds (HiGHS rejects 0).
 MIN_SOLVER_SECONDS = 1e-3
+#: The largest node limit (the compiled core counts nodes in a signed 64-bit integer).
+MAX_NODES = 2**62
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from .budget import Budget
+from .budget import MAX_NODES, Budget
 from .exceptions import InvalidArgumentError, InvalidNetworkError
 from .networks import AffineMap, Layer, architecture, read_network
 from .verdict import MODES, Verdict
@@ -150,9 +150,11 @@ def check(
         One bias-free layer, methods ``auto``/``gordan``/``gordan-python``: the most nodes
         each exact search tree may visit (the decision; with ``exact_value`` each P* search
         too); past it the verdict is ``unknown`` with ``solver_status="node-limit"``. A
-        work limit that gives the same verdict on any machine under any load, for a given
-        ``threads`` (set it to bind before ``time_limit``). About 25,000 nodes a second
-        at n = 15 on one core (docs/one_layer.md).
+        work limit that gives the same verdict on any machine under any load and for any
+        ``threads`` (the limited search runs on one thread; set it to bind before
+        ``time_limit``). About 15,000-28,000 nodes a second at n = 15 on one core
+        (docs/one_layer.md). ``auto`` above n = 16 runs only the heuristic, which has no
+        nodes: there the limit does not apply.
 
     Returns
     -------
@@ -248,8 +250,10 @@ def _validate_node_limit(node_limit, one_layer: bool) -> int | None:
         return None
     if isinstance(node_limit, bool) or not isinstance(node_limit, (int, np.integer)):
         raise InvalidArgumentError(f"node_limit must be a positive integer, got {node_limit!r}")
-    if node_limit < 1:
-        raise InvalidArgumentError(f"node_limit must be a positive integer, got {node_limit!r}")
+    if not 1 <= node_limit <= MAX_NODES:
+        raise InvalidArgumentError(
+            f"node_limit must be an integer from 1 to 2**62, got {node_limit!r}"
+        )
     if not one_layer:
         raise InvalidArgumentError(
             "node_limit bounds the one-layer Gordan search (one bias-free layer, no box, "

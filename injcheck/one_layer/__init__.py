@@ -367,9 +367,8 @@ def check_layer(
     threads : int
         Above 1, the compiled decision search splits its tree over this many threads
         (:class:`.compiled.CompiledSearch` ``workers``): the same status and, for any
-        ``threads >= 2``, the same witness. The split tree has a few percent more nodes
-        than the whole one, so under a node limit a layer close to the limit can be
-        decided with ``threads=1`` and not with more, or the reverse.
+        ``threads >= 2``, the same witness. Not under a node limit, whose search runs on
+        one thread (so the verdict is the same for every ``threads``).
 
     Returns
     -------
@@ -391,7 +390,11 @@ def check_layer(
                     "gives only an upper bound on P* (certificate['heuristic_count'])"
                 )
             return decide_heuristic(weight, time_limit=budget.remaining())
-        verdict = auto_heuristic(weight, budget.remaining())
+        # Under a node limit the heuristic runs uncut (it counts steps, not seconds, and
+        # takes about a second at n = 15): a time share could cut it on a loaded machine
+        # and leave to the node-limited search a layer it would have settled.
+        share = None if budget.nodes is not None else budget.remaining()
+        verdict = auto_heuristic(weight, share)
         if verdict is not None:
             return verdict
     if method == "brute":

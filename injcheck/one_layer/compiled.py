@@ -119,9 +119,10 @@ class CompiledSearch:
     lower : int
         A proven bound ``P* >= lower``: minimising stops at a witness with ``lower`` rows.
     node_limit : int or None
-        Stop (outcome ``"node-limit"``) after this many nodes of the tree, counted over all
-        subtrees together when split, and including the nodes of :meth:`improve`. Unlike
-        the deadline it gives the same outcome on any machine under any load.
+        Stop (outcome ``"node-limit"``) after this many nodes of the tree, including the
+        nodes of :meth:`improve`. Unlike the deadline it gives the same outcome on any
+        machine under any load. A node-limited search is never split over ``workers``:
+        which subtree would use up a shared count first depends on the threads' timing.
     """
 
     def __init__(
@@ -153,8 +154,7 @@ class CompiledSearch:
             return 0.0  # the core reads 0 as "no limit"
         return max(self.deadline - time.perf_counter(), 1e-3)
 
-    def _core(self, counter=None):
-        """A fresh core; ``counter`` (a ``NodeCounter``) is shared by a split tree's cores."""
+    def _core(self):
         opts = self.options
         core = _cellsearch.Search(
             self.weight,
@@ -173,7 +173,7 @@ class CompiledSearch:
             lp_branch=opts.lp_branch,
         )
         if self.node_limit is not None:
-            core.set_node_limit(self.node_limit, counter)
+            core.set_node_limit(self.node_limit)
         return core
 
     def improve(self, start) -> list[int]:
@@ -226,10 +226,8 @@ class CompiledSearch:
         if not regions:
             return None
 
-        counter = _cellsearch.NodeCounter()  # the node limit bounds the whole tree
-
         def solve(region):
-            core = self._core(counter)
+            core = self._core()
             core.start_at(*region)
             return core.run()  # releases the GIL
 
@@ -237,14 +235,16 @@ class CompiledSearch:
             outs = list(pool.map(solve, regions))
         stats = {key: sum(o["stats"][key] for o in outs) for key in ("nodes", "lps")}
         stats.update(subtrees=len(outs), workers=self.workers)
-        for kind in ("trouble", "found", "timeout", "node-limit"):
+        # A witness is a fact (verified by finish()), so it outranks another region's trouble.
+        for kind in ("found", "trouble", "timeout"):
             hit = [o for o in outs if o["outcome"] == kind]
             if hit:
                 return dict(hit[0], stats=stats)
         return {"outcome": "exhausted", "message": "", "found_rows": [], "stats": stats}
 
     def run(self) -> SearchResult:
-        out = self._split() if self.workers is not None and not self.minimise else None
+        split = self.workers is not None and not self.minimise and self.node_limit is None
+        out = self._split() if split else None
         if out is None:
             core, self._prepared = self._prepared or self._core(), None
             core.set_limit(self.limit)

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from ..budget import MAX_NODES
 from ..exceptions import SpecError
 
 WIDTH_RULES = ("per-layer", "equal")
@@ -234,10 +235,17 @@ class SweepSpec:
             raise SpecError(f"exact_value must be true or false, got {self.exact_value!r}")
         if self.node_limit is not None:
             self._set("node_limit", _positive_int(self.node_limit, "node_limit", minimum=1))
-            if self.method in ("milp", "brute", "heuristic") or self.depth > 1:
+            if self.node_limit > MAX_NODES:
+                raise SpecError(f"node_limit must be at most 2**62, got {self.node_limit}")
+            if (
+                self.method in ("milp", "brute", "heuristic")
+                or self.depth > 1
+                or (self.mode == "pointwise")
+            ):
                 raise SpecError(
-                    "node_limit bounds the one-layer Gordan search (depth 1, method auto, "
-                    f"gordan or gordan-python), not method {self.method!r} at depth {self.depth}"
+                    "node_limit bounds the one-layer Gordan search (depth 1, global or local "
+                    "mode, method auto, gordan or gordan-python), not method "
+                    f"{self.method!r} in mode {self.mode!r} at depth {self.depth}"
                 )
         if self.method == "heuristic" and self.exact_value:
             # Caught here, not trial by trial: every row would be an error otherwise.

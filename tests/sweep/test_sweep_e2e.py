@@ -72,3 +72,7 @@ def test_a_node_limit_for_a_method_without_nodes_is_refused():
         SweepSpec(n=(3,), alpha=(3.0,), method="milp", node_limit=10)
     with pytest.raises(SpecError, match="node_limit"):
         SweepSpec(n=(3,), alpha=(3.0,), depth=2, node_limit=10)
+    with pytest.raises(SpecError, match="node_limit"):
+        SweepSpec(n=(3,), alpha=(3.0,), mode="pointwise", node_limit=10)
+    with pytest.raises(SpecError, match="2\\*\\*62"):
+        SweepSpec(n=(3,), alpha=(3.0,), node_limit=2**63)

@@ -33,7 +33,6 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -87,11 +86,6 @@ inline void for_each_bit(const Bits& a, F f) {
 // node limit was reached (by_nodes true; a limit that gives the same answer on any machine).
 struct Timeout {
   bool by_nodes = false;
-};
-// Nodes visited by several searches together (the subtrees of one split tree, on threads),
-// so that a node limit bounds the whole tree.
-struct NodeCounter {
-  std::atomic<long> nodes{0};
 };
 struct Trouble {
   std::string what;
@@ -673,13 +667,9 @@ class Search {
   // A new count limit for the next run (after improve() found a better upper bound).
   void set_limit(int limit) { limit_ = limit; }
 
-  // Stop after `limit` nodes (0: no limit), counted by this search alone or, with a shared
-  // counter, by every search that shares it. Nodes are a unit of work that does not depend
-  // on the machine or its load, unlike the deadline.
-  void set_node_limit(long limit, std::shared_ptr<NodeCounter> counter) {
-    node_limit_ = limit;
-    shared_nodes_ = std::move(counter);
-  }
+  // Stop after `limit` nodes (0: no limit), including those of improve(). Nodes are a unit
+  // of work that does not depend on the machine or its load, unlike the deadline.
+  void set_node_limit(long limit) { node_limit_ = limit; }
 
   // The proof trace (empty unless built with proof=True); see kBranch below.
   std::vector<int> trace() const { return trace_; }
@@ -849,10 +839,7 @@ class Search {
             size_t seen) {
     ++nodes_;
     if ((nodes_ & 31) == 0 && clock::now() > deadline_) throw Timeout{};
-    if (node_limit_ > 0) {
-      const long total = shared_nodes_ ? shared_nodes_->nodes.fetch_add(1) + 1 : nodes_;
-      if (total > node_limit_) throw Timeout{true};
-    }
+    if (node_limit_ > 0 && nodes_ > node_limit_) throw Timeout{true};
     for (size_t c = seen; c < pool_.size(); ++c)
       if (disjoint(pool_[c], allowed)) act.push_back(static_cast<int>(c));
     if (act.empty()) {
@@ -1233,7 +1220,6 @@ class Search {
   std::vector<const Bits*> free_sets_;
   clock::time_point deadline_;
   long node_limit_ = 0;
-  std::shared_ptr<NodeCounter> shared_nodes_;
   Bits best_ = zero_bits();
   Bits start_allowed_ = zero_bits(), start_forbidden_ = zero_bits();
   bool have_best_ = false;
@@ -1266,9 +1252,6 @@ py::object check_certificate(py::array_t<double, py::array::c_style | py::array:
 
 PYBIND11_MODULE(_cellsearch, mod) {
   mod.doc() = "Compiled core of the one-layer cell search (see cellsearch.cpp).";
-  py::class_<NodeCounter, std::shared_ptr<NodeCounter>>(mod, "NodeCounter")
-      .def(py::init<>())
-      .def_property_readonly("nodes", [](const NodeCounter& c) { return c.nodes.load(); });
   py::class_<Search>(mod, "Search")
       .def(py::init<py::array_t<double, py::array::c_style | py::array::forcecast>, int, bool, int,
                     long, int, int, int, bool, double, bool, int, bool, bool, bool>(),
@@ -1288,8 +1271,7 @@ PYBIND11_MODULE(_cellsearch, mod) {
       .def("certificates", &Search::certificates)
       .def("result", &Search::result)
       .def("set_limit", &Search::set_limit, py::arg("limit"))
-      .def("set_node_limit", &Search::set_node_limit, py::arg("limit"),
-           py::arg("counter") = nullptr)
+      .def("set_node_limit", &Search::set_node_limit, py::arg("limit"))
       .def("improve",
            [](Search& s, const std::vector<int>& start, int size, int restarts,
               unsigned long long seed) {
