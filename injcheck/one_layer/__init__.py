@@ -198,14 +198,21 @@ def _exact_value_gordan(weight, budget: Budget, compiled=True) -> Verdict:
     if decision.status == "unknown":
         return decision
     start = n if decision.status == "injective" else 0
-    p_star, lower, _, stats, status = _p_star_gordan(weight, budget, start=start, compiled=compiled)
+    p_star, lower, x_best, stats, status = _p_star_gordan(
+        weight, budget, start=start, compiled=compiled
+    )
     cert = dict(decision.certificate, p_star_lower=lower)
     if p_star is not None:
         cert["p_star"] = p_star
-    elif decision.status == "non-injective" and decision.witness is not None:
-        # Any x != 0 bounds P* by its count; exact signs keep the bound a proven one.
-        signs = exact_signs(weight, np.asarray(decision.witness["x"]))
-        cert["p_star_upper"] = int(np.sum(signs >= 0))
+    else:
+        # Any x != 0 bounds P* by its count (exact signs keep the bound a proven one): the
+        # decision's witness, and the best point of a P* search that was stopped.
+        points = [x_best] if x_best is not None else []
+        if decision.status == "non-injective" and decision.witness is not None:
+            points.append(np.asarray(decision.witness["x"]))
+        if points:
+            counts = [int(np.sum(exact_signs(weight, x) >= 0)) for x in points]
+            cert["p_star_upper"] = min(counts)
     decision.certificate = cert
     decision.stats = dict(decision.stats or {}, p_star_search=dict(stats, status=status))
     if p_star is None:

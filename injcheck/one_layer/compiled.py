@@ -310,7 +310,9 @@ def p_star_compiled(
     search proves the best set optimal. Every witness set becomes a cell point here and
     its count is checked before it is returned. ``node_limit`` bounds the local search and
     the minimising search together (:class:`CompiledSearch`).
-    Returns ``(p_star or None, proven lower bound, witness cell point, stats, status)``.
+    Returns ``(p_star or None, proven lower bound, witness cell point, stats, status)``;
+    when the search was stopped (time or node limit) the point is the best one found, whose
+    count bounds ``P*`` from above.
     """
     from .geometry import greedy_low_depth_cell
 
@@ -354,4 +356,8 @@ def _p_star_outcome(weight, result, upper, x_best):
             # then the core missed a smaller set, which its exhausted search rules out.
             return None, 0, None, stats, "trouble"
         return count, count, result.x, stats, "found"
+    if result.outcome in ("timeout", "node-limit"):
+        # Stopped: P* is not known, but the best cell point found bounds it from above.
+        better = result.x is not None and int(np.sum(weight @ result.x >= 0)) < upper
+        return None, 0, result.x if better else x_best, stats, result.outcome
     return None, 0, None, stats, result.outcome

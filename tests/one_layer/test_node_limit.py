@@ -86,11 +86,14 @@ def test_check_under_a_node_limit_is_unknown_or_the_true_verdict(method):
 def test_a_proof_is_kept_when_the_p_star_search_reaches_the_node_limit():
     weight = injective_layers(1, 8, 60)[0]
     decision = injcheck.check(weight, method="gordan").stats["nodes"]
+    p_star = injcheck.check(weight, method="gordan", exact_value=True).certificate["p_star"]
     verdict = injcheck.check(weight, method="gordan", exact_value=True, node_limit=decision)
     assert verdict.status == "injective"
     assert verdict.certificate["p_star_lower"] >= 8
-    if "p_star" not in verdict.certificate:  # the P* search needed more nodes than that
-        assert "node limit" in verdict.message
+    assert "p_star" not in verdict.certificate  # the P* search needs more nodes than that
+    assert "node limit" in verdict.message
+    # The best cell the stopped search found still bounds P* from above.
+    assert verdict.certificate["p_star_upper"] >= p_star
 
 
 @pytest.mark.parametrize(
