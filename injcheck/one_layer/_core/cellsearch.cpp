@@ -347,12 +347,10 @@ class WarmLP {
 
   void column(int j) {  // alpha = B^-1 a_j
     const double* a = &cols_[static_cast<size_t>(j) * r_];
-    // k outer, i inner: the r sums advance side by side (no chain of dependent adds),
-    // each still adding its terms in the order k = 0, 1, ...: the same numbers.
-    std::fill(alpha_.begin(), alpha_.end(), 0.0);
-    for (int k = 0; k < r_; ++k) {
-      const double ak = a[k];
-      for (int i = 0; i < r_; ++i) alpha_[i] += binv_[i * r_ + k] * ak;
+    for (int i = 0; i < r_; ++i) {
+      double s = 0.0;
+      for (int k = 0; k < r_; ++k) s += binv_[i * r_ + k] * a[k];
+      alpha_[i] = s;
     }
   }
 
