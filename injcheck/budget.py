@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 MIN_SOLVER_SECONDS = 1e-3
 #: The largest node limit (the compiled core counts nodes in a signed 64-bit integer).
 MAX_NODES = 2**62
+#: One-layer methods whose searches count no nodes, so a node limit cannot bound them.
+NODELESS_METHODS = ("milp", "brute", "heuristic")
 
 
 @dataclass(frozen=True)

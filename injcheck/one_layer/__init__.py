@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from ..budget import Budget
+from ..budget import NODELESS_METHODS, Budget
 from ..exceptions import InvalidArgumentError
 from ..networks import Layer
 from ..verdict import Verdict
@@ -382,7 +382,7 @@ def check_layer(
     Verdict
     """
     budget = budget or Budget.seconds(time_limit)
-    if budget.nodes is not None and method in ("milp", "brute", "heuristic"):
+    if budget.nodes is not None and method in NODELESS_METHODS:
         raise InvalidArgumentError(
             f"node_limit bounds the Gordan search (methods auto, gordan, gordan-python); "
             f"method {method!r} has no nodes to count"

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from ..budget import MAX_NODES
+from ..budget import MAX_NODES, NODELESS_METHODS
 from ..exceptions import SpecError
 
 WIDTH_RULES = ("per-layer", "equal")
@@ -237,11 +237,7 @@ class SweepSpec:
             self._set("node_limit", _positive_int(self.node_limit, "node_limit", minimum=1))
             if self.node_limit > MAX_NODES:
                 raise SpecError(f"node_limit must be at most 2**62, got {self.node_limit}")
-            if (
-                self.method in ("milp", "brute", "heuristic")
-                or self.depth > 1
-                or (self.mode == "pointwise")
-            ):
+            if self.method in NODELESS_METHODS or self.depth > 1 or (self.mode == "pointwise"):
                 raise SpecError(
                     "node_limit bounds the one-layer Gordan search (depth 1, global or local "
                     "mode, method auto, gordan or gordan-python), not method "
