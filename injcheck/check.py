@@ -140,6 +140,7 @@ def check(
         means ``[-r, r]^n``). Bias-free networks are homogeneous and need none.
     exact_value : bool
         One layer: compute ``P*(W)`` exactly instead of stopping once ``P* >= n`` is decided.
+        Refused where ``P*`` is not defined by this check (deep nets, a box, pointwise).
     threads : int
         Threads: HiGHS's for deep networks; for one layer the compiled search splits its
         tree over them (same status for any number). 1 keeps sweeps parallel by process.
@@ -173,6 +174,11 @@ def check(
     head = None if parsed.head is None else _head_certificate(parsed.head, layers[-1].shape[0])
     time_limit, box, x0 = _validate_options(mode, method, time_limit, input_box, x0, threads, n)
     one_layer = _one_layer_case(layers, mode, box, proof)
+    if exact_value and not one_layer:
+        raise InvalidArgumentError(
+            "exact_value (P*) is computed for one bias-free layer without a box, "
+            "in global or local mode; not for deep nets, boxes or pointwise checks"
+        )
     node_limit = _validate_node_limit(node_limit, one_layer)
 
     start = time.perf_counter()

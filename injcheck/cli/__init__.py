@@ -2,7 +2,8 @@
 
 Each subcommand lives in its own module with a ``register(subparsers)`` function
 that adds its parser and sets ``handler``. This module only dispatches and turns
-:class:`~injcheck.exceptions.InjcheckError` into a one-line message and exit code 2.
+:class:`~injcheck.exceptions.InjcheckError` into a one-line message and exit code 2 (any
+other exception into one line and exit code 1; ``INJCHECK_DEBUG=1`` re-raises it).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import sys
 from ..exceptions import InjcheckError
 
 EXIT_BAD_INPUT = 2
+#: Exit code of an unexpected exception (a bug, or bad input not caught where it should be).
+EXIT_INTERNAL = 1
 
 
 class _Parser(argparse.ArgumentParser):
@@ -86,6 +89,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("injcheck: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence, see below
+        # Input we failed to refuse cleanly, or a bug: one line and exit 1 (not 2, which
+        # promises that the input was at fault). INJCHECK_DEBUG=1 shows the traceback.
+        if os.environ.get("INJCHECK_DEBUG"):
+            raise
+        print(
+            f"injcheck: internal error: {type(exc).__name__}: {exc} "
+            "(please report it; INJCHECK_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

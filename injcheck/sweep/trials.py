@@ -120,7 +120,8 @@ def check_trial(task: TrialTask) -> dict[str, Any]:
         mode=task.mode,
         method=task.method,
         time_limit=task.time_limit,
-        exact_value=task.exact_value,
+        # The spec's exact_value means "P* where a trial has one" (one layer, no x0).
+        exact_value=task.exact_value and len(task.widths) == 1 and task.mode != "pointwise",
         x0=x0,
         threads=1,
         node_limit=task.node_limit,

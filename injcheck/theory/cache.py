@@ -4,11 +4,14 @@ The file is ``$INJCHECK_CACHE_DIR/theory.json`` (default ``~/.cache/injcheck/the
 or ``$XDG_CACHE_HOME/injcheck/theory.json``). Keys combine the quantity, its parameters
 and :data:`CODE_VERSION`; bump the version whenever a numerical method changes so stale
 values are never served. Every failure to read or write is swallowed: an unwritable or
-corrupt cache only costs recomputation, never an error.
+corrupt cache only costs recomputation, never an error. Each entry stores its value with a
+SHA-256 of the value's canonical JSON, so an entry damaged in place (a value edited or
+truncated by hand, a bad merge) is a miss and is recomputed rather than served.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -54,7 +57,23 @@ def lookup(name: str, params: dict[str, Any]) -> Any:
     Any
         The stored JSON value, or None when absent or the file is unreadable.
     """
-    return _load(cache_path()).get(cache_key(name, params))
+    return _value(_load(cache_path()).get(cache_key(name, params)))
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _entry(value: Any) -> dict[str, Any]:
+    return {"value": value, "sha256": _digest(value)}
+
+
+def _value(entry: Any) -> Any:
+    """The value of a stored entry, or None when the entry is absent or damaged."""
+    if not isinstance(entry, dict) or set(entry) != {"value", "sha256"}:
+        return None
+    return entry["value"] if entry["sha256"] == _digest(entry["value"]) else None
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -70,7 +89,7 @@ def _store(path: Path, key: str, value: Any) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         data = _load(path)  # merge: another process may have added keys meanwhile
-        data[key] = value
+        data[key] = _entry(value)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".theory-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=1, sort_keys=True)
@@ -91,9 +110,9 @@ def cached(
         return compute()
     path = cache_path()
     key = cache_key(name, params)
-    data = _load(path)
-    if key in data:
-        return data[key]
+    value = _value(_load(path).get(key))
+    if value is not None:
+        return value
     value = compute()
     json.dumps(value)  # fail loudly on a non-serialisable value rather than caching junk
     _store(path, key, value)

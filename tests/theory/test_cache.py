@@ -49,3 +49,18 @@ def test_key_depends_on_version(monkeypatch):
     k1 = cache.cache_key("a", {"b": 1})
     monkeypatch.setattr(cache, "CODE_VERSION", "other")
     assert cache.cache_key("a", {"b": 1}) != k1
+
+
+def test_damaged_entry_is_recomputed(tmp_path, monkeypatch):
+    """An entry edited in place (the review's 'junk' value) is a miss, not served."""
+    monkeypatch.setenv("INJCHECK_CACHE_DIR", str(tmp_path))
+    assert cache.cached("t", {"a": 1}, lambda: [{"k": 1}]) == [{"k": 1}]
+    path = tmp_path / "theory.json"
+    data = json.loads(path.read_text())
+    key = cache.cache_key("t", {"a": 1})
+    for damaged in ("junk", {"value": "junk", "sha256": data[key]["sha256"]}, [{"k": 1}]):
+        data[key] = damaged
+        path.write_text(json.dumps(data))
+        assert cache.lookup("t", {"a": 1}) is None
+        assert cache.cached("t", {"a": 1}, lambda: [{"k": 2}]) == [{"k": 2}]
+        data = json.loads(path.read_text())
