@@ -81,6 +81,38 @@ def _validate_box(input_box, n: int) -> tuple[np.ndarray, np.ndarray] | None:
     return lo, hi
 
 
+def _check_finite_scale(layers: list[Layer], box, x0) -> None:
+    """Refuse a box or an ``x0`` whose pre-activations overflow float64.
+
+    Interval bounds over the box (centre and radius pushed through ``|W|``) and the
+    forward pass at ``x0`` must stay finite: past that, bounds, big-M constants and the
+    verification of a witness would compute with inf and nan, and no verdict could be
+    trusted. Finite but huge values are left to the solvers, whose failures are unknown.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if box is not None:
+            centre, radius = (box[0] + box[1]) / 2, (box[1] - box[0]) / 2
+            for layer in layers:
+                pre = layer.weight @ centre + layer.bias
+                radius = np.abs(layer.weight) @ radius
+                if not (np.all(np.isfinite(pre)) and np.all(np.isfinite(radius))):
+                    raise InvalidArgumentError(
+                        "input_box is too large: the bounds of the pre-activations over it "
+                        "overflow float64 (rescale the box or the weights)"
+                    )
+                low, high = np.maximum(pre - radius, 0.0), np.maximum(pre + radius, 0.0)
+                centre, radius = (low + high) / 2, (high - low) / 2
+        if x0 is not None:
+            h = x0
+            for layer in layers:
+                h = layer.weight @ h + layer.bias
+                if not np.all(np.isfinite(h)):
+                    raise InvalidArgumentError(
+                        "x0 is too large: the forward pass at it overflows float64"
+                    )
+                h = np.maximum(h, 0.0)
+
+
 def _validate_point(x0, n: int) -> np.ndarray:
     try:
         x = np.asarray(x0, dtype=np.float64).reshape(-1)
@@ -173,6 +205,7 @@ def check(
     n = architecture(layers)[0]
     head = None if parsed.head is None else _head_certificate(parsed.head, layers[-1].shape[0])
     time_limit, box, x0 = _validate_options(mode, method, time_limit, input_box, x0, threads, n)
+    _check_finite_scale(layers, box, x0)
     one_layer = _one_layer_case(layers, mode, box, proof)
     if exact_value and not one_layer:
         raise InvalidArgumentError(

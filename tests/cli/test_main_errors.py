@@ -72,3 +72,17 @@ def test_sweep_trials_keep_running_with_exact_value_on(widths, mode):
     record = check_trial(task)
     assert record["status"] in ("injective", "non-injective")
     assert "InvalidArgument" not in (record.get("message") or "")
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["check", "--arch", "3,12", "--box", "1e308"], "input_box is too large"),
+        (["check", "--arch", "3,12,12", "--mode", "pointwise", "--x0", "1e308,1e308,1e308"],
+         "x0 is too large"),
+    ],
+)
+def test_overflowing_scales_refused(argv, fragment, capsys):
+    assert main(argv) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and fragment in err
