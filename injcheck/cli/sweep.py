@@ -172,6 +172,8 @@ _RUN_FLAGS = {
     "workers": "--workers",
     "address": "--address",
     "until": "--until",
+    "store": "--store",
+    "rerun": "--rerun",
 }
 _REPORT_FLAGS = {"spec_hash": "--spec"}
 

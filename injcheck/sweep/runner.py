@@ -28,6 +28,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any
 
 from ..exceptions import InvalidArgumentError, SweepAbortedError
@@ -166,8 +167,7 @@ def plan_tasks(
     ``all`` re-runs everything; ``replace`` says whether the new row overwrites one. A
     trial stored as :data:`~.store.ERRORED` (it raised) holds no result and always runs.
     """
-    if rerun not in RERUN_POLICIES:
-        raise InvalidArgumentError(f"rerun must be one of {RERUN_POLICIES}, got {rerun!r}")
+    _check_rerun(rerun)
     h = spec.spec_hash
     options = dict(spec.trial_options)
     for point in spec.points():
@@ -279,7 +279,7 @@ def run_sweep(
 
     spec = _with_trial_fn(spec, trial_fn)
     resolve_trial_fn(spec.trial_fn)  # fail fast, before starting workers
-    _check_executor(executor, workers, address)
+    _check_run_options(store, executor, workers, address, rerun)
 
     own_store = not isinstance(store, Store)
     db = Store(store) if own_store else store
@@ -317,6 +317,25 @@ def _with_trial_fn(spec: SweepSpec, trial_fn: TrialFn | str | None) -> SweepSpec
     )
 
 
+def _check_run_options(store, executor: str, workers, address, rerun: str) -> None:
+    """Everything :func:`run_sweep` is told besides the spec, checked before the store is
+    opened: a refused option writes nothing."""
+    _check_executor(executor, workers, address)
+    _check_rerun(rerun)
+    if not isinstance(store, (Store, str, os.PathLike)) or store == "":
+        raise InvalidArgumentError(
+            f"store must be a path or a Store, got {store!r}", argument="store"
+        )
+
+
+def _check_rerun(rerun: str) -> None:
+    """Reject an unknown ``rerun`` policy (before the store is opened)."""
+    if not isinstance(rerun, str) or rerun not in RERUN_POLICIES:
+        raise InvalidArgumentError(
+            f"rerun must be one of {RERUN_POLICIES}, got {rerun!r}", argument="rerun"
+        )
+
+
 def _check_executor(executor: str, workers: int | None, address: str | None) -> None:
     """Reject an unknown executor, a bad worker count, and options the executor ignores.
 
@@ -330,7 +349,7 @@ def _check_executor(executor: str, workers: int | None, address: str | None) -> 
             f"executor must be one of {EXECUTORS}, got {executor!r}", argument="executor"
         )
     if workers is not None and (
-        isinstance(workers, bool) or int(workers) != workers or workers < 0
+        isinstance(workers, bool) or not isinstance(workers, Integral) or workers < 0
     ):
         raise InvalidArgumentError(
             f"workers must be a non-negative integer, got {workers!r}", argument="workers"

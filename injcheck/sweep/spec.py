@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import operator
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -25,6 +26,8 @@ WIDTH_RULES = ("per-layer", "equal")
 MODES = ("global", "local", "pointwise")
 RERUN_POLICIES = ("never", "unknown", "all")
 DEFAULT_TRIAL_FN = "injcheck.sweep.trials:check_trial"
+#: Most weights in one layer of a sweep's network (10**8 float64: 800 MB per trial).
+MAX_LAYER_ENTRIES = 10**8
 
 # Settings that change the result of one trial: they, and only they, enter the hash.
 _HASHED = (
@@ -195,6 +198,9 @@ class SweepSpec:
         self._validate_grid()
         self._validate_check()
         self._validate_trial()
+        self._validate_size()
+        if self.trial_fn == DEFAULT_TRIAL_FN:
+            self._validate_default_trial()
 
     def _set(self, name: str, value: Any) -> None:
         """Store a normalised setting (the dataclass is frozen)."""
@@ -265,6 +271,43 @@ class SweepSpec:
                 raise SpecError(f"trial_options: {key!r} must map to a number, string or boolean")
         self._set("trial_options", tuple(sorted(opts.items())))
 
+    def _validate_size(self) -> None:
+        """Refuse a grid whose largest network has a layer of more than
+        :data:`MAX_LAYER_ENTRIES` weights (widths and entries grow with ``n`` and ``alpha``)."""
+        n = max(self.n)
+        for shape in self.widths if self.widths is not None else (None,):
+            prev = n
+            for k in range(self.depth):
+                if shape is not None:
+                    m = shape[k]
+                else:
+                    x = max(self.alpha) * (prev if self.width_rule == "per-layer" else n)
+                    m = _round_half_up(x) if x <= MAX_LAYER_ENTRIES + 1 else None
+                if m is None or max(m, 1) * max(prev, 1) > MAX_LAYER_ENTRIES:
+                    width = f"more than {MAX_LAYER_ENTRIES:,}" if m is None else max(m, 1)
+                    raise SpecError(
+                        f"layer {k + 1} of the largest network of the grid (n={n}) would hold "
+                        f"{width} x {max(prev, 1)} weights, more than {MAX_LAYER_ENTRIES:,}; "
+                        "lower alpha, widths, depth or n"
+                    )
+                prev = m
+
+    def _validate_default_trial(self) -> None:
+        """What the default trial (:func:`injcheck.check.check`) would refuse in every trial."""
+        from ..check import ONE_LAYER_METHODS
+        from ..deep import DEEP_METHODS
+        from ..one_layer import BRUTE_MAX_N
+
+        one_layer = self.depth == 1 and self.mode != "pointwise"
+        methods = ONE_LAYER_METHODS if one_layer else DEEP_METHODS
+        if self.method not in methods:
+            kind = "one layer" if one_layer else f"depth {self.depth} in mode {self.mode!r}"
+            raise SpecError(f"method must be one of {methods} for {kind}, got {self.method!r}")
+        if one_layer and self.method == "brute" and max(self.n) > BRUTE_MAX_N:
+            raise SpecError(
+                f"method 'brute' enumerates cells and needs n <= {BRUTE_MAX_N}, got n={max(self.n)}"
+            )
+
     # -- the grid ---------------------------------------------------------------------
     def points(self) -> Iterator[Point]:
         """Yield the grid points in a fixed order (n outer, expansion inner).
@@ -331,15 +374,33 @@ def _seq(value, name: str) -> tuple:
 
 
 def _positive_int(value, name: str, minimum: int) -> int:
+    """An integer >= ``minimum``; integers stay exact (never through float), and
+    integral floats or text such as ``4.0`` or ``"1e3"`` are accepted as before."""
     if isinstance(value, bool):
         raise SpecError(f"{name} must be an integer, got {value!r}")
     try:
+        out = operator.index(value)  # int, numpy integer: exact
+    except TypeError:
+        out = _int_from_text_or_float(value, name)
+    if out < minimum:
+        raise SpecError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return out
+
+
+def _int_from_text_or_float(value, name: str) -> int:
+    """``"17"`` exactly; ``4.0``, ``"4.0"`` or ``"1e3"`` through float when integral."""
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    try:
         as_float = float(value)
         out = int(as_float)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise SpecError(f"{name} must be an integer, got {value!r}") from exc
-    if out != as_float or out < minimum:
-        raise SpecError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if out != as_float:
+        raise SpecError(f"{name} must be an integer, got {value!r}")
     return out
 
 
@@ -431,13 +492,37 @@ def load_toml(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any]]:
         raise SpecError(f"file not found: {path}", argument="path") from exc
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise SpecError(f"cannot read {path}: {exc}", argument="path") from exc
-    run = dict(data.pop("run", {}) or {})
-    spec = dict(data.pop("sweep", {}) or {})
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"cannot read {path}: not UTF-8 text ({exc})", argument="path") from exc
+    for table in ("run", "sweep"):
+        if not isinstance(data.get(table, {}), Mapping):
+            raise SpecError(f"{path}: [{table}] must be a table", argument="path")
+    run = dict(data.pop("run", {}))
+    spec = dict(data.pop("sweep", {}))
     spec.update(data)
     bad_run = set(run) - {"store", "workers", "executor", "address", "rerun"}
     if bad_run:
         raise SpecError(f"unknown keys in [run]: {sorted(bad_run)}", argument="path")
+    _check_run_types(run, path)
     return normalise_settings(spec, source=f"{path}"), run
+
+
+def _check_run_types(run: Mapping[str, Any], path: str) -> None:
+    """``store``, ``executor``, ``address`` and ``rerun`` are strings, ``workers`` an integer."""
+    for key, value in run.items():
+        if key == "workers":
+            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+            want = "a non-negative integer"
+        else:
+            ok = isinstance(value, str) and value != ""
+            want = "a non-empty string"
+        if not ok:
+            raise SpecError(f"{path}: [run] {key} must be {want}, got {value!r}", argument="path")
+    if "rerun" in run and run["rerun"] not in RERUN_POLICIES:
+        raise SpecError(
+            f"{path}: [run] rerun must be one of {RERUN_POLICIES}, got {run['rerun']!r}",
+            argument="path",
+        )
 
 
 def normalise_settings(settings: Mapping[str, Any], source: str = "settings") -> dict[str, Any]:

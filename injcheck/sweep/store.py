@@ -123,7 +123,12 @@ class Store:
     Parameters
     ----------
     path : str or PathLike
-        The database file (created if missing).
+        The database file (created if missing). An existing file must be empty or an
+        injcheck store: another program's SQLite file is refused before anything is
+        written to it.
+    readonly : bool
+        Open for reading only (``mode=ro``; ``immutable`` in a directory that cannot be
+        written, where SQLite cannot create the ``-shm`` file).
 
     Examples
     --------
@@ -141,39 +146,114 @@ class Store:
         if readonly:
             self._open_readonly()
             return
+        self._db = None
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per trial.
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode: a committed trial survives a process crash (kill -9);
-            # only an OS crash or power loss can drop the last commits.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
-            self._check_schema()
+            self._open_for_writing()
+        except (sqlite3.DatabaseError, StoreError) as exc:
+            if self._db is not None:
+                self._db.close()
+            if isinstance(exc, StoreError):
+                raise
+            raise StoreError(f"store: {self.path} is not a usable SQLite file: {exc}") from exc
+
+    def _open_for_writing(self) -> None:
+        """Set up the open file as a store: nothing is written until it is known to be an
+        empty database (made a new store) or an injcheck store (gains any added columns);
+        another program's database is refused unchanged."""
+        new = self._stamp() is None
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a committed trial survives a process crash (kill -9);
+        # only an OS crash or power loss can drop the last commits.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        if new:
+            self._create()
+        else:
             self._add_new_columns()
+
+    def _stamp(self) -> str | None:
+        """The injcheck schema version of the open file, None for an empty database.
+
+        Only reads. Raises StoreError for a database that holds other tables (another
+        program's file) or an injcheck store of another schema version.
+        """
+        objects = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
+        if not objects:
+            return None
+        meta = {}
+        if {"meta", "specs", "trials"} <= objects:
+            try:
+                meta = dict(self._db.execute("SELECT key, value FROM meta"))
+            except sqlite3.OperationalError:  # a table called meta, not ours
+                meta = {}
+        if meta.get("created_by") != "injcheck" or "schema_version" not in meta:
+            listing = ", ".join(sorted(objects)[:8])
+            raise StoreError(
+                f"store: {self.path} is an SQLite database but not an injcheck store "
+                f"(it holds {listing}); it was left unchanged: use a new store file"
+            )
+        if str(meta["schema_version"]) != str(SCHEMA_VERSION):
+            raise StoreError(
+                f"store: {self.path} has schema version {meta['schema_version']}, this "
+                f"injcheck writes {SCHEMA_VERSION}; use a new store file"
+            )
+        return str(meta["schema_version"])
+
+    def _create(self) -> None:
+        """Tables and the injcheck stamp of a new store, in one transaction."""
+        self._db.executescript(
+            "BEGIN IMMEDIATE;" + _SCHEMA + "INSERT OR IGNORE INTO meta VALUES "
+            f"('schema_version', '{SCHEMA_VERSION}'), ('created_by', 'injcheck');"
+            "COMMIT;"
+        )
+
+    def _open_readonly(self) -> None:
+        """Open for reading only (reports): nothing in the file can change.
+
+        ``mode=ro`` first; a WAL store in a directory this process cannot write (SQLite
+        cannot create the ``-shm`` file there) is opened ``immutable`` when it has no
+        ``-wal`` file holding trials not yet in the main file.
+        """
+        if not os.path.isfile(self.path):
+            raise StoreError(f"store: file not found: {self.path}")
+        try:
+            try:
+                self._connect_readonly("mode=ro")
+            except sqlite3.OperationalError as exc:
+                self._check_immutable_allowed(exc)
+                self._connect_readonly("immutable=1")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"store: {self.path} is not a usable SQLite file: {exc}") from exc
 
-    def _open_readonly(self) -> None:
-        """Open for reading only (reports): nothing in the file can change."""
-        if not os.path.isfile(self.path):
-            raise StoreError(f"store: file not found: {self.path}")
-        uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=ro"
-        try:
-            self._db = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
-            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
-            row = None
-            if {"meta", "specs", "trials"} <= tables:
-                row = self._db.execute(
-                    "SELECT value FROM meta WHERE key='schema_version'"
-                ).fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"store: {self.path} is not a usable SQLite file: {exc}") from exc
-        if row is None or row[0] != str(SCHEMA_VERSION):
+    def _check_immutable_allowed(self, exc: Exception) -> None:
+        """Re-raise ``exc`` unless the store's directory is not writable and no ``-wal``
+        file holds data an ``immutable`` connection would not see."""
+        parent = os.path.dirname(os.path.abspath(self.path))
+        if os.access(parent, os.W_OK):
+            raise exc
+        wal = self.path + "-wal"
+        if os.path.exists(wal) and os.path.getsize(wal) > 0:
             raise StoreError(
-                f"store: {self.path} is not an injcheck store of schema version {SCHEMA_VERSION}"
-            )
+                f"store: cannot read {self.path}: its directory {parent} is not writable and "
+                f"{wal} holds trials SQLite reads only with a -shm file beside it; copy the "
+                "store and its -wal file to a writable directory"
+            ) from exc
+
+    def _connect_readonly(self, flag: str) -> None:
+        """Open a read-only connection with URI ``flag`` and check the injcheck stamp."""
+        uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?{flag}"
+        self._db = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
+        try:
+            if self._stamp() is None:
+                raise StoreError(
+                    f"store: {self.path} is not an injcheck store of schema version "
+                    f"{SCHEMA_VERSION}"
+                )
+        except BaseException:
+            self._db.close()
+            raise
 
     def _present(self) -> set[str]:
         return {r[1] for r in self._db.execute("PRAGMA table_info(trials)")}
@@ -183,20 +263,6 @@ class Store:
         for col in ADDED_COLUMNS:
             if col not in self._present():
                 self._db.execute(f"ALTER TABLE trials ADD COLUMN {col} INTEGER")
-
-    def _check_schema(self) -> None:
-        row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if row is None:
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), "
-                "('created_by', 'injcheck')",
-                (str(SCHEMA_VERSION),),
-            )
-        elif int(row[0]) != SCHEMA_VERSION:
-            raise StoreError(
-                f"store: {self.path} has schema version {row[0]}, this injcheck writes "
-                f"{SCHEMA_VERSION}; use a new store file"
-            )
 
     # -- context manager ----------------------------------------------------------------
     def close(self) -> None:
