@@ -5,7 +5,9 @@ shared with the search that wrote the proof. A proof file claims that no set ``A
 at most ``limit`` rows leaves the open cone ``{x : <w_i, x> < 0 for i not in A}``
 non-empty; then every ``x != 0`` has at least ``limit + 1`` rows with ``<w_i, x> >= 0``
 (take ``A`` = those rows), i.e. ``P*(W) >= limit + 1``. With ``limit = n - 1`` and
-generic ``W`` (every ``n`` rows independent) the layer ``ReLU(W .)`` is injective.
+generic ``W`` (every ``n`` rows independent) the layer ``ReLU(W .)`` is injective. A
+file's ``limit`` must be ``n - 1``, the only value injcheck writes: a smaller one proves
+a weaker bound that says nothing about injectivity, and is rejected.
 
 Each certificate is a row set ``C`` with positive integers ``lam`` and
 ``sum lam_k w_k = 0`` exactly: by Gordan's theorem no ``x`` has ``<w_k, x> < 0`` on all
@@ -169,6 +171,11 @@ def verify_proof(doc: dict) -> ProofCheck:
             raise _Reject(f"not a proof file of format {FORMAT}")
         weight = _weight(doc)
         limit = _int(doc.get("limit"), "limit")
+        if limit != len(weight[0]) - 1:
+            raise _Reject(
+                f"limit is {limit}, but a proof of injectivity needs limit = n - 1 = "
+                f"{len(weight[0]) - 1}"
+            )
         certs, tree = doc.get("certificates"), doc.get("tree")
         if not isinstance(certs, list) or not isinstance(tree, list):
             raise _Reject("certificates and tree must be lists")

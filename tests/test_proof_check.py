@@ -106,3 +106,23 @@ def test_cli_verify_proof_exit_codes(tmp_path, proof):
     assert run(str(badfile)).returncode == 1
     missing = run(str(tmp_path / "missing.json"))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def weaker_proof(proof):
+    """A true proof of the weaker claim P*(W) >= 1 (limit 0): one certificate, one leaf."""
+    return {**proof, "limit": 0, "certificates": proof["certificates"][:1], "tree": [["full", 0]]}
+
+
+def test_a_proof_with_a_limit_other_than_n_minus_1_is_rejected(proof, tmp_path, capsys):
+    assert verify_proof(proof).limit == proof["n"] - 1
+    for limit in (0, proof["n"] - 2, proof["n"]):
+        result = verify_proof({**weaker_proof(proof), "limit": limit})
+        assert not result.ok and "limit" in result.reason
+    path = tmp_path / "weak.json"
+    path.write_text(json.dumps(weaker_proof(proof)))
+    from injcheck.cli import main
+
+    assert main(["verify-proof", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("proof INVALID") and len(out.strip().splitlines()) == 1
+    assert "injective" not in out
