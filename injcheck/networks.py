@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .exceptions import (
+    InvalidArgumentError,
     InvalidNetworkError,
     LayoutMissingError,
     PickleRefusedError,
@@ -39,6 +40,19 @@ __all__ = [
 
 LAYOUT_SHORTHANDS = ("relu", "final-linear")
 
+#: Largest seed: torch.Generator.manual_seed takes an unsigned 64-bit integer.
+MAX_SEED = 2**64 - 1
+#: Most weight entries a random network may have (2**31 float64 entries are 16 GiB).
+MAX_RANDOM_ENTRIES = 2**31
+#: Bounds on the magnitudes of weights and biases; see :func:`check_magnitudes`.
+MAX_MAGNITUDE = 1e150
+MIN_ROW_MAGNITUDE = 1e-150
+#: Numeric kinds accepted for weights and biases (float, signed and unsigned integer).
+_NUMERIC_KINDS = "fiu"
+#: First torch version whose ``weights_only=True`` loader has no known bypass
+#: (GHSA-53q9-r3pm-6pq6 / CVE-2025-32434 below 2.6, GHSA-63cw-57p8-fm3p below 2.10).
+SAFE_TORCH_LOAD = (2, 10)
+
 #: Modules that are the identity in eval mode and are skipped when reading a model.
 _PASS_THROUGH = (nn.Identity, nn.Flatten, nn.Dropout)
 #: Their names in a layout string (they hold no weights but take a place in a Sequential).
@@ -60,6 +74,8 @@ def seed_generator(seed: int) -> torch.Generator:
     so the same seed gives the same network on every device."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InvalidNetworkError(f"seed must be a non-negative integer, got {seed!r}")
+    if seed > MAX_SEED:  # torch's generator takes 64 bits
+        raise InvalidNetworkError(f"seed must be at most 2**64 - 1, got {seed}")
     gen = torch.Generator(device="cpu")
     gen.manual_seed(int(seed))
     return gen
@@ -105,6 +121,7 @@ def random_relu_net(
         raise InvalidNetworkError(
             f"need n >= 1 and at least one positive width, got n={n}, widths={widths}"
         )
+    _check_random_size(n, widths)
     gen = seed_generator(seed)
     modules: list[nn.Module] = []
     fan_in = n
@@ -118,12 +135,45 @@ def random_relu_net(
     return nn.Sequential(*modules).to(device=device, dtype=dtype)
 
 
+def _check_random_size(n: int, widths: list[int]) -> None:
+    """Refuse, before allocating, weights beyond :data:`MAX_RANDOM_ENTRIES` or this
+    machine's physical memory (float64 draw plus the cast copy: 16 bytes an entry)."""
+    entries = sum(a * b for a, b in zip([n, *widths], widths))
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX: the fixed bound only
+        memory = None
+    limit = MAX_RANDOM_ENTRIES if memory is None else min(MAX_RANDOM_ENTRIES, memory // 16)
+    if entries > limit:
+        raise InvalidNetworkError(
+            f"n={n}, widths={widths} need {entries:.3g} weight entries; at most {limit:.3g} "
+            "are allowed (2**31, or 16 bytes an entry of this machine's memory)"
+        )
+
+
+def _as_numeric(a, name: str) -> np.ndarray:
+    """``a`` as a float64 array; complex, bool, text and object data are refused, not cast."""
+    if torch.is_tensor(a):
+        if a.is_complex() or a.dtype == torch.bool:
+            raise InvalidNetworkError(f"{name} has dtype {a.dtype}; weights must be real numbers")
+        return a.detach().cpu().double().numpy()
+    try:
+        raw = np.asarray(a)
+    except (TypeError, ValueError) as exc:  # ragged nesting
+        raise InvalidNetworkError(f"{name} is not a numeric array: {exc}") from exc
+    if raw.dtype.kind not in _NUMERIC_KINDS:
+        raise InvalidNetworkError(
+            f"{name} has dtype {raw.dtype} ({_KIND_NAMES.get(raw.dtype.kind, 'not numeric')}); "
+            "weights must be real numbers (float or integer)"
+        )
+    return raw.astype(np.float64)
+
+
+_KIND_NAMES = {"c": "complex", "b": "bool", "U": "text", "S": "bytes", "O": "Python objects"}
+
+
 def _checked_array(a, name: str, ndim: int) -> np.ndarray:
-    arr = (
-        np.asarray(a, dtype=np.float64)
-        if not torch.is_tensor(a)
-        else a.detach().cpu().double().numpy()
-    )
+    arr = _as_numeric(a, name)
     if arr.ndim != ndim:
         raise InvalidNetworkError(f"{name} must be {ndim}-D, got shape {arr.shape}")
     if arr.size == 0:
@@ -165,7 +215,47 @@ def make_layers(weights: Sequence, biases: Sequence | None = None) -> list[Layer
                 b = None
         layers.append(Layer(w, b))
         fan_in = w.shape[0]
+    check_magnitudes(layers)
     return layers
+
+
+def check_magnitudes(layers: Sequence[Layer], box: float | None = None) -> None:
+    """Refuse weights, biases and input boxes whose products overflow float64.
+
+    The checks square entries (row norms), multiply them (minors, Farkas weights) and
+    propagate bounds on the pre-activations, ``B_k = max_i |W_k[i]|_1 B_{k-1} + max |b_k|``
+    from ``B_0 = box`` (1 without a box: a bias-free network is checked on the unit box).
+    float64 holds magnitudes up to 1.8e308, so a square overflows above about 1e154 and
+    underflows to 0 below 1e-154; the SVD and the LP solvers then fail or, worse, see a
+    non-zero row as zero. Hence every entry and every ``B_k`` must be at most
+    :data:`MAX_MAGNITUDE` (1e150), and every non-zero row must have an entry of at least
+    :data:`MIN_ROW_MAGNITUDE` (1e-150): a clear refusal instead of a wrong or failed
+    check. A bias-free network's injectivity does not change when a layer is multiplied
+    by a positive number, so such weights can be rescaled (by a power of 2, exactly).
+    """
+    bound = 1.0 if box is None else float(box)
+    for k, layer in enumerate(layers, start=1):
+        w, b = np.abs(layer.weight), (np.abs(layer.bias) if layer.bias is not None else None)
+        biggest = max(w.max(), b.max() if b is not None else 0.0)
+        rows = w.max(axis=1)
+        if biggest > MAX_MAGNITUDE:
+            raise InvalidNetworkError(
+                f"layer {k} has an entry of magnitude {biggest:.3g}; injcheck needs |entries| "
+                f"<= {MAX_MAGNITUDE:g} (float64 products overflow); rescale the weights"
+            )
+        if np.any((rows > 0) & (rows < MIN_ROW_MAGNITUDE)):
+            raise InvalidNetworkError(
+                f"layer {k} has a non-zero row with all entries below {MIN_ROW_MAGNITUDE:g} "
+                "(float64 squares underflow to 0); rescale the weights"
+            )
+        with np.errstate(over="ignore"):
+            bound = float(w.sum(axis=1).max() * bound + (b.max() if b is not None else 0.0))
+        if not bound <= MAX_MAGNITUDE:
+            raise InvalidNetworkError(
+                f"the pre-activations of layer {k} can reach {bound:.3g} "
+                + ("on the unit box" if box is None else f"on the box [-{box:g}, {box:g}]^n")
+                + f"; injcheck needs at most {MAX_MAGNITUDE:g} (float64 products overflow)"
+            )
 
 
 def network_from_model(model: nn.Module) -> Network:
@@ -312,7 +402,8 @@ def load_weights(
 ) -> Network:
     """Load a network from a file; the architecture is never guessed.
 
-    * ``.npy``: one matrix ``W``, the layer ``x -> ReLU(W x)``.
+    * ``.npy``: one matrix ``W``, the layer ``x -> ReLU(W x)`` (a ``layout``, if given,
+      must describe one Linear followed by a ReLU).
     * ``.npz`` and ``.pt`` dicts (state dicts): weights named ``W1, b1, W2, ...`` or
       ``<module>.weight`` / ``<module>.bias``, plus the activation layout, from the
       ``layout`` argument or a ``layout`` string stored in the file.
@@ -325,10 +416,14 @@ def load_weights(
         ``"relu"`` (a ReLU after every Linear), ``"final-linear"`` (after every Linear
         but the last) or the modules in order, e.g. ``"linear,relu,linear"``.
     trust_pickle : bool
-        Allow ``torch.load(weights_only=False)`` for files holding whole modules.
+        Allow ``torch.load(weights_only=False)`` for ``.pt`` files holding whole modules
+        (refused for other files, which are never unpickled). Without it, a ``.pt`` file
+        is read only on torch >= 2.10: older versions' safe loader has known bypasses.
 
     Raises
     ------
+    InvalidArgumentError
+        If ``trust_pickle`` is given for a file that is not ``.pt``.
     WeightsFileError
         If the file is missing, unreadable, of an unknown type, or needs unpickling.
     InvalidNetworkError
@@ -342,9 +437,14 @@ def load_weights(
         raise WeightsFileError(
             f"unknown weights file type {ext!r} for {path}; use .npy, .npz or .pt"
         )
+    if trust_pickle and ext != ".pt":
+        raise InvalidArgumentError(
+            f"trust_pickle applies to .pt files only; {path} is read without unpickling",
+            argument="trust_pickle",
+        )
     try:
         if ext == ".npy":
-            return Network(make_layers([np.load(path, allow_pickle=False)]))
+            return _single_matrix(np.load(path, allow_pickle=False), layout)
         if ext == ".npz":
             with np.load(path, allow_pickle=False) as data:
                 return _network_from_named_arrays({k: data[k] for k in data.files}, layout)
@@ -355,9 +455,27 @@ def load_weights(
         raise WeightsFileError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
 
 
+def _single_matrix(weight, layout: str | None) -> Network:
+    """One bare matrix: a ReLU layer, or whatever a stated layout makes of one Linear."""
+    if layout is None:
+        return Network(make_layers([weight]))
+    return _assemble(parse_layout(layout, 1), [(weight, None)])
+
+
+def torch_version() -> tuple[int, int]:
+    """``(major, minor)`` of the installed torch (``(0, 0)`` if unreadable)."""
+    found = re.match(r"(\d+)\.(\d+)", str(torch.__version__))
+    return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+
+
 def _network_from_torch_file(path: str, layout: str | None, trust_pickle: bool) -> Network:
     import pickle
 
+    if not trust_pickle and torch_version() < SAFE_TORCH_LOAD:
+        raise WeightsFileError(
+            f"cannot read {path} safely: this torch version ({torch.__version__})'s safe loader "
+            "has a known bypass; upgrade torch to >= 2.10 or save the weights as .npz"
+        )
     try:
         with warnings.catch_warnings():  # torch warns about pickle protocols: noise for a user
             warnings.simplefilter("ignore")
@@ -373,7 +491,7 @@ def _network_from_torch_file(path: str, layout: str | None, trust_pickle: bool) 
             raise InvalidNetworkError("the file holds a module, which states its own layout")
         return network_from_model(obj)
     if isinstance(obj, torch.Tensor):
-        return Network(make_layers([obj]))
+        return _single_matrix(obj, layout)
     if isinstance(obj, dict):
         return _network_from_named_arrays(obj, layout)
     raise InvalidNetworkError(

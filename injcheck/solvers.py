@@ -91,8 +91,15 @@ def solve_highs(
             # "Solution may be inaccurate" on a time limit: the status table handles it.
             warnings.simplefilter("ignore", UserWarning)
             problem.solve(solver=cp.HIGHS, **opts)
-    except cp.SolverError as exc:
-        return SolveResult("unknown", f"solver_error: {exc}", wall_time=time.perf_counter() - start)
+    except (cp.SolverError, ValueError) as exc:
+        # ValueError: CVXPY's "Cannot unpack invalid solution" or "Problem data contains
+        # NaN or Inf" on numerically extreme data: the solve proves nothing.
+        text = str(exc).split(": Solution(")[0][:200]  # not CVXPY's whole solution object
+        return SolveResult(
+            "unknown",
+            f"solver_error: {type(exc).__name__}: {text}",
+            wall_time=time.perf_counter() - start,
+        )
     elapsed = time.perf_counter() - start
     raw = str(problem.status)
     info = problem.solver_stats.extra_stats if problem.solver_stats else None

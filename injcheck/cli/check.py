@@ -6,13 +6,18 @@ import argparse
 
 import numpy as np
 
-from ..exceptions import InvalidArgumentError, LayoutMissingError, PickleRefusedError
+from ..exceptions import (
+    InvalidArgumentError,
+    LayoutMissingError,
+    PickleRefusedError,
+)
+from ..networks import MAX_SEED
 from ..verdict import MODES
 
 
 def _int_list(text: str, option: str) -> list[int]:
     try:
-        values = [int(v) for v in text.split(",") if v.strip()]
+        values = [int(v) for v in text.split(",")]  # an empty field is an error, not skipped
     except ValueError as exc:
         raise InvalidArgumentError(
             f"{option} must be comma-separated integers, got {text!r}"
@@ -24,7 +29,7 @@ def _int_list(text: str, option: str) -> list[int]:
 
 def _float_list(text: str, option: str) -> np.ndarray:
     try:
-        return np.array([float(v) for v in text.split(",") if v.strip()])
+        return np.array([float(v) for v in text.split(",")])  # "1,,2" is an error
     except ValueError as exc:
         raise InvalidArgumentError(
             f"{option} must be comma-separated numbers, got {text!r}"
@@ -137,6 +142,28 @@ def _validate(args: argparse.Namespace) -> None:
         raise InvalidArgumentError("--seed only applies to random networks (--arch)")
     if args.weights is None and (args.layout is not None or args.trust_pickle):
         raise InvalidArgumentError("--layout and --trust-pickle only apply to --weights")
+    if args.trust_pickle and not args.weights.lower().endswith(".pt"):
+        raise InvalidArgumentError(
+            "--trust-pickle only applies to .pt files; .npy and .npz files are never unpickled"
+        )
+    if not 0 <= args.seed <= MAX_SEED:
+        raise InvalidArgumentError(f"--seed must be in 0..2**64-1, got {args.seed}")
+    if args.proof is not None:
+        _validate_proof_path(args.proof, args.weights)
+
+
+def _validate_proof_path(path: str, weights: str | None) -> None:
+    """Before the check runs: --proof must be writable and must not clobber another file."""
+    import os
+
+    from ..one_layer.proof import proof_path_problem
+
+    if weights is not None and os.path.exists(path) and os.path.exists(weights):
+        if os.path.samefile(path, weights):
+            raise InvalidArgumentError(f"--proof {path} is the --weights file itself")
+    problem = proof_path_problem(path)
+    if problem is not None:
+        raise InvalidArgumentError(f"--proof: {problem}")
 
 
 def _network(args: argparse.Namespace):
@@ -147,8 +174,6 @@ def _network(args: argparse.Namespace):
         arch = _int_list(args.arch, "--arch")
         if len(arch) < 2:
             raise InvalidArgumentError(f"--arch needs n and at least one width, got {args.arch!r}")
-        if args.seed < 0:
-            raise InvalidArgumentError(f"--seed must be non-negative, got {args.seed}")
         return as_layers(random_relu_net(arch[0], arch[1:], seed=args.seed))
     network = _load(args)
     if any(layer.has_bias for layer in network.layers) and args.box is None:

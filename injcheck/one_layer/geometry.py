@@ -207,7 +207,10 @@ def minimal_support(unit_rows: np.ndarray, support: np.ndarray, lam: np.ndarray)
     support, lam = np.asarray(support), np.asarray(lam, dtype=float)
     while support.size > 1:
         system = np.vstack([unit_rows[support].T, np.ones(support.size)])
-        _, sing, vt = np.linalg.svd(system)
+        try:
+            _, sing, vt = np.linalg.svd(system)
+        except np.linalg.LinAlgError:  # no shrinking; the checks below judge the support
+            break
         if support.size <= system.shape[0] and sing[-1] > 1e-10 * sing[0]:
             break
         v = vt[-1]
@@ -234,7 +237,10 @@ def certificate_is_valid(weight: np.ndarray, support: np.ndarray, tol: float = 1
     system = np.vstack([unit.T, np.ones(len(support))])
     rhs = np.zeros(system.shape[0])
     rhs[-1] = 1.0
-    lam, *_ = np.linalg.lstsq(system, rhs, rcond=None)
+    try:
+        lam, *_ = np.linalg.lstsq(system, rhs, rcond=None)
+    except np.linalg.LinAlgError:  # NaN or overflowed rows: no certificate we can trust
+        return False
     residual = np.linalg.norm(system @ lam - rhs)
     return bool(residual < tol and np.all(lam > tol))
 

@@ -20,7 +20,7 @@ import numpy as np
 from . import _cellsearch
 from .rational import rref
 
-__all__ = ["FORMAT", "ProofOutcome", "write_proof"]
+__all__ = ["FORMAT", "ProofOutcome", "proof_path_problem", "write_proof"]
 
 #: Format tag of the proof files (read by injcheck.proof_check).
 FORMAT = "injcheck-layer-proof-1"
@@ -134,6 +134,43 @@ def write_proof(weight: np.ndarray, path: str, time_limit: float | None = None) 
     return ProofOutcome("proof", stats["nodes"], len(order))
 
 
+def proof_path_problem(path) -> str | None:
+    """Why a proof cannot be written to ``path``, or None if it can.
+
+    The directory must exist and be writable; an existing file may be overwritten only
+    if it is empty or a proof file (it starts with this format's tag), never another
+    file such as the weights it was made from. Cheap: reads at most 64 bytes.
+    """
+    import os
+
+    path = os.fspath(path)
+    if not path:
+        return "the proof path is empty"
+    if os.path.isdir(path):
+        return f"{path} is a directory"
+    if os.path.exists(path):
+        try:
+            with open(path, "rb") as f:
+                head = f.read(64)
+        except OSError as exc:
+            return f"cannot read the existing file {path}: {exc.strerror or exc}"
+        if head and not head.startswith(_HEAD):
+            return f"{path} exists and is not an injcheck proof file; refusing to overwrite it"
+        if not os.access(path, os.W_OK):
+            return f"{path} is not writable"
+        return None
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        return f"the directory of {path} does not exist"
+    if not os.access(parent, os.W_OK):
+        return f"the directory of {path} is not writable"
+    return None
+
+
+#: How every proof file starts (json.dump keeps the key order of the document).
+_HEAD = ('{"format":"' + FORMAT + '"').encode()
+
+
 def attach_proof(verdict, weight: np.ndarray, path: str, time_limit: float | None) -> None:
     """Write a proof file for an injective verdict by the count criterion; note it in the verdict.
 
@@ -145,8 +182,13 @@ def attach_proof(verdict, weight: np.ndarray, path: str, time_limit: float | Non
         cert["proof"] = {"written": False, "why": "proofs are written for injective generic layers"}
     elif not (weight.shape[0] <= 256 and np.all(np.any(weight != 0, axis=1))):
         cert["proof"] = {"written": False, "why": "the compiled core needs m <= 256, no zero rows"}
+    elif proof_path_problem(path) is not None:
+        cert["proof"] = {"written": False, "why": proof_path_problem(path)}
     else:
-        done = write_proof(weight, path, time_limit)
+        try:
+            done = write_proof(weight, path, time_limit)
+        except OSError as exc:
+            done = ProofOutcome("trouble", message=f"cannot write {path}: {exc.strerror or exc}")
         cert["proof"] = {
             "written": done.outcome == "proof",
             "file": path,
