@@ -13,7 +13,7 @@ import numpy as np
 
 from .budget import MAX_NODES, Budget
 from .exceptions import InvalidArgumentError, InvalidNetworkError
-from .networks import AffineMap, Layer, architecture, read_network
+from .networks import MAX_MAGNITUDE, AffineMap, Layer, architecture, read_network
 from .verdict import MODES, Verdict
 
 ONE_LAYER_METHODS = ("auto", "gordan", "gordan-python", "milp", "brute", "heuristic")
@@ -82,23 +82,26 @@ def _validate_box(input_box, n: int) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def _check_finite_scale(layers: list[Layer], box, x0) -> None:
-    """Refuse a box or an ``x0`` whose pre-activations overflow float64.
+    """Refuse a box or an ``x0`` whose pre-activations exceed ``MAX_MAGNITUDE`` (1e150).
 
     Interval bounds over the box (centre and radius pushed through ``|W|``) and the
-    forward pass at ``x0`` must stay finite: past that, bounds, big-M constants and the
-    verification of a witness would compute with inf and nan, and no verdict could be
-    trusted. Finite but huge values are left to the solvers, whose failures are unknown.
+    forward pass at ``x0`` must stay below it: past that, squares and products of bounds,
+    big-M constants and the verification of a witness overflow float64, and no verdict
+    could be trusted (the same limit as :func:`injcheck.networks.check_magnitudes` puts
+    on the entries). Without a box nothing is bounded here: a bias-free network is
+    homogeneous and its checks normalise the scale themselves.
     """
     with np.errstate(over="ignore", invalid="ignore"):
         if box is not None:
             centre, radius = (box[0] + box[1]) / 2, (box[1] - box[0]) / 2
-            for layer in layers:
+            for k, layer in enumerate(layers, start=1):
                 pre = layer.weight @ centre + layer.bias
                 radius = np.abs(layer.weight) @ radius
-                if not (np.all(np.isfinite(pre)) and np.all(np.isfinite(radius))):
+                if not np.max(np.abs(pre) + radius) <= MAX_MAGNITUDE:
                     raise InvalidArgumentError(
-                        "input_box is too large: the bounds of the pre-activations over it "
-                        "overflow float64 (rescale the box or the weights)"
+                        f"input_box is too large: the pre-activations of layer {k} can reach "
+                        f"beyond {MAX_MAGNITUDE:g} over it (float64 products overflow); "
+                        "rescale the box or the weights"
                     )
                 low, high = np.maximum(pre - radius, 0.0), np.maximum(pre + radius, 0.0)
                 centre, radius = (low + high) / 2, (high - low) / 2
@@ -106,9 +109,9 @@ def _check_finite_scale(layers: list[Layer], box, x0) -> None:
             h = x0
             for layer in layers:
                 h = layer.weight @ h + layer.bias
-                if not np.all(np.isfinite(h)):
+                if not np.max(np.abs(h)) <= MAX_MAGNITUDE:
                     raise InvalidArgumentError(
-                        "x0 is too large: the forward pass at it overflows float64"
+                        f"x0 is too large: the forward pass at it exceeds {MAX_MAGNITUDE:g}"
                     )
                 h = np.maximum(h, 0.0)
 
@@ -234,6 +237,12 @@ def _record_head(verdict: Verdict, head: AffineMap, certificate: dict) -> None:
     verdict.certificate = dict(verdict.certificate or {}, final_affine=certificate)
 
 
+def is_one_layer_case(n_layers: int, has_bias: bool, has_box: bool, mode: str) -> bool:
+    """Whether a check is decided by :mod:`injcheck.one_layer` (which alone has ``P*``
+    and node limits): one bias-free layer, no box, global or local mode."""
+    return n_layers == 1 and not has_bias and not has_box and mode != "pointwise"
+
+
 def _one_layer_case(layers: list[Layer], mode: str, box, proof: str | None) -> bool:
     """Whether :mod:`injcheck.one_layer` decides the check (one bias-free layer, no box,
     global or local mode).
@@ -243,7 +252,7 @@ def _one_layer_case(layers: list[Layer], mode: str, box, proof: str | None) -> b
     InvalidArgumentError
         When ``proof`` is given and the check is not that case in global mode.
     """
-    one_layer = len(layers) == 1 and not layers[0].has_bias and box is None and mode != "pointwise"
+    one_layer = is_one_layer_case(len(layers), layers[0].has_bias, box is not None, mode)
     if proof is not None and not (one_layer and mode == "global"):
         raise InvalidArgumentError("proof files are written for one bias-free layer, mode='global'")
     return one_layer

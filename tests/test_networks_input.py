@@ -93,9 +93,7 @@ def test_magnitudes_beyond_float64_products_are_refused():
     with pytest.raises(InvalidNetworkError, match="underflow"):
         as_layers([w * 1e-300])
     assert as_layers([np.vstack([w, np.zeros((1, 3))])])  # an exact zero row is fine
-    with pytest.raises(InvalidNetworkError, match="pre-activations of layer 2"):
-        as_layers([w * 1e90, rng.standard_normal((5, 12)) * 1e90])
-    layers = as_layers([w])
-    check_magnitudes(layers, box=1e100)
-    with pytest.raises(InvalidNetworkError, match="box"):
-        check_magnitudes(layers, box=1e308)
+    # Bounds over a box are check()'s (tests/cli/test_main_errors.py): deep bias-free
+    # nets whose unit-box bounds grow past 1e150 are still accepted here.
+    deep = as_layers([w * 1e90, rng.standard_normal((5, 12)) * 1e90])
+    check_magnitudes(deep)

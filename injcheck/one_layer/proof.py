@@ -178,12 +178,13 @@ def attach_proof(verdict, weight: np.ndarray, path: str, time_limit: float | Non
     a proof; otherwise ``certificate["proof"]`` says why none was written.
     """
     cert = dict(verdict.certificate or {})
+    path_problem = proof_path_problem(path)
     if verdict.status != "injective" or cert.get("criterion") != "count":
         cert["proof"] = {"written": False, "why": "proofs are written for injective generic layers"}
     elif not (weight.shape[0] <= 256 and np.all(np.any(weight != 0, axis=1))):
         cert["proof"] = {"written": False, "why": "the compiled core needs m <= 256, no zero rows"}
-    elif proof_path_problem(path) is not None:
-        cert["proof"] = {"written": False, "why": proof_path_problem(path)}
+    elif path_problem is not None:
+        cert["proof"] = {"written": False, "why": path_problem}
     else:
         try:
             done = write_proof(weight, path, time_limit)

@@ -260,6 +260,9 @@ def run_sweep(
 
     Raises
     ------
+    SpecError
+        Before anything is written, for settings every trial would refuse
+        (:meth:`SweepSpec.check_runnable`).
     SweepAbortedError
         After :data:`MAX_CONSECUTIVE_ERRORS` trials in a row raised (their rows are stored
         and run again on resume; the message quotes the last error).
@@ -278,6 +281,7 @@ def run_sweep(
     from .. import __version__
 
     spec = _with_trial_fn(spec, trial_fn)
+    spec.check_runnable()
     resolve_trial_fn(spec.trial_fn)  # fail fast, before starting workers
     _check_run_options(store, executor, workers, address, rerun)
 

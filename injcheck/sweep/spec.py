@@ -198,6 +198,18 @@ class SweepSpec:
         self._validate_grid()
         self._validate_check()
         self._validate_trial()
+
+    def check_runnable(self) -> None:
+        """Refuse settings with which every trial would fail (an unknown method for the
+        default trial, networks too large to build): checked when a sweep starts
+        (:func:`~injcheck.sweep.run_sweep`), not when a spec is read back, so a store that
+        holds such a spec from an older version still lists and reports.
+
+        Raises
+        ------
+        SpecError
+            With the first such setting.
+        """
         self._validate_size()
         if self.trial_fn == DEFAULT_TRIAL_FN:
             self._validate_default_trial()

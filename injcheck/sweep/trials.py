@@ -108,20 +108,21 @@ def check_trial(task: TrialTask) -> dict[str, Any]:
     """
     import numpy as np
 
-    from ..check import check
+    from ..check import check, is_one_layer_case
     from ..networks import random_relu_net
 
     net = random_relu_net(task.n, list(task.widths), seed=task.seed)
     x0 = None
     if task.mode == "pointwise":
         x0 = np.random.default_rng([task.seed, 1]).standard_normal(task.n)
+    # The spec's exact_value means "P* where a trial has one" (random nets: no bias, no box).
+    has_p_star = is_one_layer_case(len(task.widths), False, False, task.mode)
     verdict = check(
         net,
         mode=task.mode,
         method=task.method,
         time_limit=task.time_limit,
-        # The spec's exact_value means "P* where a trial has one" (one layer, no x0).
-        exact_value=task.exact_value and len(task.widths) == 1 and task.mode != "pointwise",
+        exact_value=task.exact_value and has_p_star,
         x0=x0,
         threads=1,
         node_limit=task.node_limit,

@@ -77,12 +77,35 @@ def test_sweep_trials_keep_running_with_exact_value_on(widths, mode):
 @pytest.mark.parametrize(
     "argv, fragment",
     [
-        (["check", "--arch", "3,12", "--box", "1e308"], "input_box is too large"),
-        (["check", "--arch", "3,12,12", "--mode", "pointwise", "--x0", "1e308,1e308,1e308"],
-         "x0 is too large"),
+        (["check", "--arch", "3,12", "--box", "1e200"], "input_box is too large"),
+        (
+            ["check", "--arch", "3,12,12", "--mode", "pointwise", "--x0", "1e308,1e308,1e308"],
+            "x0 is too large",
+        ),
     ],
 )
 def test_overflowing_scales_refused(argv, fragment, capsys):
     assert main(argv) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and fragment in err
+
+
+def test_box_bounds_are_measured_on_the_given_box(tmp_path, capsys):
+    """Large entries on a tiny box are fine; the same net on a large box is refused."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "big.npz"
+    np.savez(
+        path,
+        W1=rng.standard_normal((8, 2)) * 1e76,
+        b1=rng.standard_normal(8),
+        W2=rng.standard_normal((12, 8)) * 1e76,
+        b2=rng.standard_normal(12),
+        layout="relu",
+    )
+    refused = ["check", "--weights", str(path), "--box", "1", "--time-limit", "5"]
+    assert main(refused) == EXIT_BAD_INPUT
+    assert "layer 2 can reach" in capsys.readouterr().err
+    tiny = ["check", "--weights", str(path), "--box", "1e-100", "--time-limit", "5"]
+    assert main(tiny) != EXIT_BAD_INPUT, capsys.readouterr().err

@@ -200,3 +200,20 @@ def test_report_reads_a_store_in_a_read_only_directory_without_changing_it(tmp_p
     finally:
         ro.chmod(0o755)
         path.chmod(0o644)
+
+
+def test_a_stored_spec_that_can_no_longer_run_still_lists(tmp_path):
+    """A spec written by an older version with a method that every trial refuses is
+    refused when a sweep starts, but a store holding it stays readable."""
+    from injcheck.sweep import run_sweep
+    from injcheck.sweep.spec import SpecError
+    from injcheck.sweep.store import Store
+
+    bogus = SweepSpec(n=[3], alpha=[4], method="bogus", trials=1)
+    with pytest.raises(SpecError, match="method must be one of"):
+        run_sweep(bogus, tmp_path / "s.sqlite", workers=0, progress=False)
+    assert os.listdir(tmp_path) == []
+    with Store(tmp_path / "s.sqlite") as store:  # as an older version would have stored it
+        store.register_spec(bogus, "0.0")
+    with Store(tmp_path / "s.sqlite") as store:
+        assert store.get_spec(bogus.spec_hash).method == "bogus"
