@@ -281,11 +281,23 @@ def _single(store: str) -> bool:
         return len(db.spec_hashes()) == 1
 
 
+#: Options of a report that --list would ignore (flag -> attribute).
+_REPORT_ONLY_FLAGS = {
+    "--out": "out",
+    "--spec": "spec",
+    "--parquet": "parquet",
+    "--no-theory": "no_theory",
+}
+
+
 def report_command(args: argparse.Namespace) -> int:
     from ..exceptions import StoreError
     from ..sweep.store import Store
 
     if args.list:
+        ignored = [flag for flag, value in _REPORT_ONLY_FLAGS.items() if getattr(args, value)]
+        if ignored:
+            raise InvalidArgumentError(f"--list prints the sweeps and exits; drop {ignored[0]}")
         if not os.path.isfile(args.store):
             raise StoreError(f"--store: file not found: {args.store}")
         with Store(args.store, readonly=True) as db:

@@ -74,6 +74,11 @@ def test_report_cli(store, tmp_path, capsys):
     assert "transition.png" in out and (tmp_path / "c" / "alpha50.pdf").exists()
     assert run_cli(["report", "--store", str(store), "--list"]) == 0
     assert "trials" in capsys.readouterr().out
+    # --list prints and exits: an option it would ignore is refused, not dropped
+    out = str(tmp_path / "never")
+    assert run_cli(["report", "--store", str(store), "--list", "--out", out]) == 2
+    assert "--list prints the sweeps and exits; drop --out" in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()
 
 
 def test_report_errors(tmp_path):
