@@ -160,7 +160,7 @@ def check(
         witness: ``unknown``; docs/heuristic.md). One layer: ``"gordan"`` (LP branching
         on Gordan certificates, in the compiled core where it applies), ``"gordan-python"``
         (the same search in pure Python, the reference), ``"milp"`` (CVXPY + HiGHS), ``"brute"`` (cell
-        enumeration, ``n <= 3``), ``"heuristic"`` (batched witness search: ``non-injective``
+        enumeration, ``n <= 4``), ``"heuristic"`` (batched witness search: ``non-injective``
         or ``unknown``, never ``injective``). Deep networks: see
         :func:`injcheck.deep.check_deep`; there ``"auto"`` runs the heuristic first on
         bias-free nets without a box above ``n = 5`` (local) and ``n = 4`` (global), then

@@ -98,7 +98,7 @@ def random_relu_net(
     widths : sequence of int
         Output widths ``m_1, ..., m_l`` of the layers.
     seed : int
-        Seed of the weights. Weights are sampled in float64 on the CPU from a
+        Seed of the weights, ``0 <= seed <= 2**64 - 1``. Weights are sampled in float64 on the CPU from a
         dedicated generator and only then cast and moved, so the same seed gives the
         same network on any device (up to the cast to ``dtype``).
     dtype, device
@@ -108,6 +108,13 @@ def random_relu_net(
     -------
     torch.nn.Sequential
         ``Linear(n, m_1, bias=False), ReLU(), ..., Linear(m_{l-1}, m_l, bias=False), ReLU()``.
+
+    Raises
+    ------
+    InvalidNetworkError
+        Before anything is allocated: non-positive sizes, a seed outside the range, or
+        more weight entries than :data:`MAX_RANDOM_ENTRIES` (2**31) or than this machine's
+        memory holds at 16 bytes an entry.
 
     Examples
     --------

@@ -43,7 +43,8 @@ def register(subparsers) -> None:
         description=(
             "Decide injectivity of a random Gaussian network (--arch, --seed) or of saved "
             "weights (--weights). Prints injective / non-injective (with a verified witness) / "
-            "unknown. Exit code 0 for any verdict, 2 for bad input."
+            "unknown. Exit code 0 for any verdict, 2 for bad input, 1 for an internal error "
+            "(INJCHECK_DEBUG=1 shows the traceback)."
         ),
     )
     source = parser.add_mutually_exclusive_group(required=True)
@@ -51,7 +52,8 @@ def register(subparsers) -> None:
     source.add_argument(
         "--weights",
         help=".npy (one matrix W: x -> ReLU(Wx)), .npz / .pt state dict (needs --layout "
-        "unless the file stores one) or .pt Sequential (needs --trust-pickle)",
+        "unless the file stores one) or .pt Sequential (needs --trust-pickle); .pt files need "
+        "torch >= 2.10 or --trust-pickle",
     )
     parser.add_argument(
         "--layout",
@@ -61,16 +63,18 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--proof",
         metavar="FILE",
-        help="one layer: if injective, write a proof to FILE (check it with injcheck verify-proof)",
+        help="one layer: if injective, write a proof to FILE (check it with injcheck verify-proof); "
+        "an existing FILE is overwritten only if it is a proof",
     )
     parser.add_argument(
         "--trust-pickle",
         action="store_true",
-        help="allow a .pt file holding a whole pickled module; unpickling runs code from the "
-        "file, so use it only for files you trust",
+        help=".pt only: load with full unpickling, which runs code from the file, so use it "
+        "only for files you trust; needed for a whole pickled module, and for any .pt on "
+        "torch < 2.10",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed of the random network (default 0)"
+        "--seed", type=int, default=0, help="seed of the random network, 0..2**64-1 (default 0)"
     )
     parser.add_argument("--mode", choices=MODES, default="global", help="which notion to check")
     parser.add_argument(
@@ -97,7 +101,10 @@ def register(subparsers) -> None:
         "(the same verdict on any machine, unlike --time-limit)",
     )
     parser.add_argument(
-        "--exact-value", action="store_true", help="one layer: compute P*(W) exactly"
+        "--exact-value",
+        action="store_true",
+        help="one bias-free layer, no --box, global/local mode: compute P*(W) exactly "
+        "(refused otherwise)",
     )
     parser.add_argument(
         "--threads",

@@ -14,7 +14,8 @@ def register(subparsers) -> None:
         help="check a proof file written by 'injcheck check --proof FILE'",
         description=(
             "Check a one-layer proof in exact rational arithmetic (no solver, no code shared "
-            "with the search). Exit code 0 if it is valid, 1 if not."
+            "with the search). Exit code 0 if it is valid, 1 if it is not (or on an internal "
+            "error), 2 if the file cannot be read as a proof."
         ),
     )
     parser.add_argument("file", help="the proof file (JSON)")

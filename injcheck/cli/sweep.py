@@ -116,7 +116,12 @@ def _add_check_options(chk: argparse._ArgumentGroup) -> None:
 
 def _add_execution_options(run: argparse._ArgumentGroup) -> None:
     """Options of where and how the trials run and are stored."""
-    run.add_argument("--store", metavar="PATH", help="SQLite results file (created if missing)")
+    run.add_argument(
+        "--store",
+        metavar="PATH",
+        help="SQLite results file (created if missing; an SQLite file that is not an injcheck "
+        "store is refused)",
+    )
     run.add_argument(
         "--workers",
         type=int,
@@ -152,7 +157,7 @@ def _add_report_parser(subparsers) -> None:
     r = subparsers.add_parser("report", help=REPORT_HELP, description=REPORT_HELP + ".")
     r.add_argument("--store", metavar="PATH", required=True, help="SQLite results file of a sweep")
     r.add_argument(
-        "--out", metavar="DIR", help="output directory (created; required unless --list)"
+        "--out", metavar="DIR", help="output directory (created; required, not allowed with --list)"
     )
     r.add_argument(
         "--spec",

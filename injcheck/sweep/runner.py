@@ -263,6 +263,12 @@ def run_sweep(
     SpecError
         Before anything is written, for settings every trial would refuse
         (:meth:`SweepSpec.check_runnable`).
+    InvalidArgumentError
+        Before the store is opened: a bad ``store``, ``executor``, ``workers``,
+        ``address`` or ``rerun``.
+    StoreError
+        A store that cannot be opened, or an SQLite file that is not an injcheck store
+        (left unchanged).
     SweepAbortedError
         After :data:`MAX_CONSECUTIVE_ERRORS` trials in a row raised (their rows are stored
         and run again on resume; the message quotes the last error).
