@@ -49,6 +49,8 @@ MAX_MAGNITUDE = 1e150
 MIN_ROW_MAGNITUDE = 1e-150
 #: Numeric kinds accepted for weights and biases (float, signed and unsigned integer).
 _NUMERIC_KINDS = "fiu"
+#: What the refused kinds are, for the message.
+_KIND_NAMES = {"c": "complex", "b": "bool", "U": "text", "S": "bytes", "O": "Python objects"}
 #: First torch version whose ``weights_only=True`` loader has no known bypass
 #: (GHSA-53q9-r3pm-6pq6 / CVE-2025-32434 below 2.6, GHSA-63cw-57p8-fm3p below 2.10).
 SAFE_TORCH_LOAD = (2, 10)
@@ -98,9 +100,9 @@ def random_relu_net(
     widths : sequence of int
         Output widths ``m_1, ..., m_l`` of the layers.
     seed : int
-        Seed of the weights, ``0 <= seed <= 2**64 - 1``. Weights are sampled in float64 on the CPU from a
-        dedicated generator and only then cast and moved, so the same seed gives the
-        same network on any device (up to the cast to ``dtype``).
+        Seed of the weights, ``0 <= seed <= 2**64 - 1``. Weights are sampled in float64
+        on the CPU from a dedicated generator and only then cast and moved, so the same
+        seed gives the same network on any device (up to the cast to ``dtype``).
     dtype, device
         Where the returned module lives.
 
@@ -176,9 +178,6 @@ def _as_numeric(a, name: str) -> np.ndarray:
     return raw.astype(np.float64)
 
 
-_KIND_NAMES = {"c": "complex", "b": "bool", "U": "text", "S": "bytes", "O": "Python objects"}
-
-
 def _checked_array(a, name: str, ndim: int) -> np.ndarray:
     arr = _as_numeric(a, name)
     if arr.ndim != ndim:
@@ -241,8 +240,8 @@ def check_magnitudes(layers: Sequence[Layer]) -> None:
     :func:`injcheck.check`, which knows the box.
     """
     for k, layer in enumerate(layers, start=1):
-        w, b = np.abs(layer.weight), (np.abs(layer.bias) if layer.bias is not None else None)
-        biggest = max(w.max(), b.max() if b is not None else 0.0)
+        w = np.abs(layer.weight)
+        biggest = max(w.max(), np.abs(layer.bias).max())  # Layer's bias is zeros when absent
         rows = w.max(axis=1)
         if biggest > MAX_MAGNITUDE:
             raise InvalidNetworkError(
