@@ -8,9 +8,12 @@ active certificates (implicit hitting set: a hitting set is tested by the LP and
 is a witness or adds a certificate). Witness sets come back as allowed rows; the cell
 point is computed and verified here, in Python, as for every other method.
 
-If the core reports trouble (a certificate that fails its safe check, a degenerate LP),
-the search is repeated with the pure-Python :class:`.gordan.GordanSearch`, which is also
-the test oracle for this module.
+A node whose certificate LP gives nothing the safe check accepts (0 within rounding of
+the boundary of the rows' hull) is branched on every free row when deciding, which is exact
+without settling the node (``stats["doubtful_nodes"]``). If the core still reports trouble
+(such a node while minimising or with no room left, a degenerate LP), the search is
+repeated with the pure-Python :class:`.gordan.GordanSearch`, which is also the test oracle
+for this module.
 """
 
 from __future__ import annotations

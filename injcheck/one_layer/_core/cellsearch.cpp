@@ -10,8 +10,10 @@
 //   * every certificate is re-checked in safe floating point before it is used: the
 //     square system [W_C^T; 1] lam = e_{n+1} (raw rows of W, exact doubles) is solved and
 //     a rigorous a-posteriori error bound (Rump-style, with an approximate inverse) must
-//     show every exact lam_i > 0; otherwise the search stops with "trouble" (never prunes
-//     on an unchecked certificate);
+//     show every exact lam_i > 0. It never prunes on an unchecked certificate: a node
+//     whose LP gives none that passes (0 within rounding of the hull's boundary, about
+//     once in 10^5-10^6 LPs at n = 14-15) is branched on every free row when deciding,
+//     and otherwise stops the search with "trouble";
 //   * active certificates are kept incrementally: a child inherits its parent's list
 //     minus the certificates containing the released row, and scans only the pool entries
 //     added since the parent scanned;
@@ -256,9 +258,9 @@ class WarmLP {
   }
 
   bool solve(const Bits& excluded, const Bits& zero_cost, std::vector<int>& support,
-             std::vector<double>& values) {
+             std::vector<double>& values, bool cold = false) {
     ++solves;
-    if (!(warm_ && have_basis_ && warm(excluded, zero_cost, support, values))) {
+    if (cold || !(warm_ && have_basis_ && warm(excluded, zero_cost, support, values))) {
       ++cold_solves;
       const long before = cold_.pivots;
       const bool ok = cold_.solve(excluded, zero_cost, support, values);
@@ -631,6 +633,7 @@ class Search {
     stats["transversal_nodes"] = tr_nodes_;
     stats["hitting_set_nodes"] = hs_nodes_;
     stats["rejected_certificates"] = rejected_;
+    stats["doubtful_nodes"] = doubtful_;
     stats["search_time"] = seconds_;
     stats["heuristic_nodes"] = heuristic_nodes_;
     stats["heuristic_searches"] = heuristic_searches_;
@@ -657,10 +660,15 @@ class Search {
     for (int i : forbidden) set(f, check_row(i));
     std::vector<int> rows;
     const int c = new_certificate(a, f);
+    if (c == kDoubt) throw Trouble{kDoubtMessage};
     if (c >= 0) for_each_bit(pool_[c], [&](int i) { rows.push_back(i); });
     pool_.clear();
     return rows;
   }
+
+  // Tests only: every k-th node (k > 0) without an active certificate and with room for a
+  // row is taken as doubtful, so that the rare path of doubtful_node runs on ordinary layers.
+  void set_doubt_every(long k) { doubt_every_ = k, doubt_clock_ = 0; }
 
   // A new count limit for the next run (after improve() found a better upper bound).
   void set_limit(int limit) { limit_ = limit; }
@@ -809,22 +817,38 @@ class Search {
   }
 
   // A new certificate disjoint from `excluded`, checked safely, added to the pool;
-  // -1 when the LP says none exists.
+  // kNoCertificate when the LP says none exists (the cone of `excluded` is non-empty) and
+  // kDoubt when the LP finds one that fails the safe check, by the support it reports
+  // (weights > 1e-12) and by its whole basis, again after a cold solve: 0 then lies
+  // within rounding of the hull's boundary, and neither answer is proven.
   int new_certificate(const Bits& excluded, const Bits& forbidden) {
-    if (!lp_->solve(excluded, forbidden, support_, values_)) return -1;
+    if (!lp_->solve(excluded, forbidden, support_, values_)) return kNoCertificate;
     std::vector<int> sup;
-    for (size_t i = 0; i < support_.size(); ++i)
-      if (values_[i] > 1e-12) sup.push_back(support_[i]);
-    std::sort(sup.begin(), sup.end());
     std::vector<double> lam;
-    if (!certificate_is_safe(n_, raw_, sup, lam)) {
+    if (!safe_support(sup, lam)) {
       ++rejected_;
-      throw Trouble{"a certificate failed its safe check (near-degenerate rows)"};
+      if (!lp_->solve(excluded, forbidden, support_, values_, true)) return kDoubt;
+      if (!safe_support(sup, lam)) return kDoubt;
     }
     Bits b = zero_bits();
     for (int i : sup) set(b, i);
     pool_.push_back(b);
     return static_cast<int>(pool_.size()) - 1;
+  }
+
+  // The LP's certificate as a sorted support that passes the safe check: the rows of
+  // weight > 1e-12 or, failing that, the whole basis (a weight under 1e-12 that the safe
+  // check can still prove positive). False when neither passes.
+  bool safe_support(std::vector<int>& sup, std::vector<double>& lam) {
+    sup.clear();
+    for (size_t i = 0; i < support_.size(); ++i)
+      if (values_[i] > 1e-12) sup.push_back(support_[i]);
+    std::sort(sup.begin(), sup.end());
+    if (certificate_is_safe(n_, raw_, sup, lam)) return true;
+    if (sup.size() == support_.size()) return false;
+    sup = support_;
+    std::sort(sup.begin(), sup.end());
+    return certificate_is_safe(n_, raw_, sup, lam);
   }
 
   void record(const Bits& allowed, int count) {
@@ -841,7 +865,9 @@ class Search {
     for (size_t c = seen; c < pool_.size(); ++c)
       if (disjoint(pool_[c], allowed)) act.push_back(static_cast<int>(c));
     if (act.empty()) {
-      const int c = new_certificate(allowed, forbidden);
+      const bool forced = doubt_every_ > 0 && count < limit_ && ++doubt_clock_ % doubt_every_ == 0;
+      const int c = forced ? kDoubt : new_certificate(allowed, forbidden);
+      if (c == kDoubt) return doubtful_node(allowed, count, forbidden);
       if (c < 0) {
         record(allowed, count);
         if (minimise_ && polish_size_ > 0) polish();
@@ -959,6 +985,27 @@ class Search {
     return false;
   }
 
+  // A node whose cone the LP cannot settle in floating point (new_certificate: kDoubt).
+  // Deciding, with room for one more row, branching on every free row is exact without
+  // settling it: a witness below the node releases some row not yet allowed, the first of
+  // them (in index order) not forbidden by an earlier sibling; and were the node itself a
+  // witness, so would its first child be (a larger allowed set, a larger cone). Otherwise
+  // (no room, minimising, writing a proof) the search stops with trouble.
+  bool doubtful_node(const Bits& allowed, int count, const Bits& forbidden) {
+    ++doubtful_;
+    if (minimise_ || proof_ || count + 1 > limit_) throw Trouble{kDoubtMessage};
+    Bits child_forbidden = forbidden;
+    for (int row = 0; row < m_; ++row) {
+      if (test(allowed, row) || test(forbidden, row)) continue;
+      Bits child = allowed;
+      set(child, row);
+      std::vector<int> child_act;
+      if (node(child, count + 1, child_forbidden, child_act, pool_.size())) return true;
+      set(child_forbidden, row);
+    }
+    return false;
+  }
+
   bool packing_exceeds(const Bits& allowed, const Bits& forbidden, const std::vector<int>& sorted,
                        int room) {
     // pack_: the certificates used (one alone when its free part is empty).
@@ -1061,6 +1108,7 @@ class Search {
       Bits trial = allowed;
       for (int k = 0; k < parts; ++k) trial = or_bits(trial, choice[k]);
       const int c = new_certificate(trial, forbidden);
+      if (c == kDoubt) return 0;  // neither a witness nor a certificate: no prune
       if (c < 0) {
         record(trial, count + parts);
         return 2;
@@ -1105,6 +1153,7 @@ class Search {
       if (found < 0 || round == hs_rounds_) return 0;
       const Bits trial = or_bits(allowed, hit);
       const int c = new_certificate(trial, forbidden);
+      if (c == kDoubt) return 0;  // neither a witness nor a certificate: no prune
       if (c < 0) {
         record(trial, count + popcount(hit));
         return 2;
@@ -1192,6 +1241,9 @@ class Search {
   // left and c misses the allowed rows; (kPack, k, c_1..c_k) k > room certificates missing
   // the allowed rows with pairwise disjoint non-forbidden parts.
   static constexpr int kBranch = 0, kEmpty = 1, kFull = 2, kPack = 3;
+  static constexpr int kNoCertificate = -1, kDoubt = -2;
+  static constexpr const char* kDoubtMessage =
+      "a certificate failed its safe check (near-degenerate rows)";
   bool proof_;
   bool transversal_;
   bool lp_branch_;
@@ -1227,6 +1279,7 @@ class Search {
   long heuristic_nodes_ = 0, heuristic_searches_ = 0;
   int polish_size_ = 0;  // set by improve(): the local descent polishes every new witness
   long nodes_ = 0, pruned_packing_ = 0, pruned_hs_ = 0, hs_nodes_ = 0, rejected_ = 0;
+  long doubtful_ = 0, doubt_every_ = 0, doubt_clock_ = 0;
 };
 
 // Safe check of one certificate from Python (tests): rows of W and the support.
@@ -1270,6 +1323,7 @@ PYBIND11_MODULE(_cellsearch, mod) {
       .def("result", &Search::result)
       .def("set_limit", &Search::set_limit, py::arg("limit"))
       .def("set_node_limit", &Search::set_node_limit, py::arg("limit"))
+      .def("set_doubt_every", &Search::set_doubt_every, py::arg("k"))
       .def("improve",
            [](Search& s, const std::vector<int>& start, int size, int restarts,
               unsigned long long seed) {
