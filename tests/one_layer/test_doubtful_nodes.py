@@ -2,7 +2,7 @@
 
 Such a node neither prunes nor counts as a witness: deciding, the core branches on every
 free row (exact without settling the node); minimising, or without room for a row, it
-stops with trouble. Real occurrences are rare (one in 10^5-10^6 LPs at n = 14-15), so the
+stops with trouble. Real occurrences are rare (two layers of the study at n = 14-15), so the
 tests force them with the core's test knob ``set_doubt_every`` (every k-th node without an
 active certificate and with room for a row) on ordinary layers.
 """
