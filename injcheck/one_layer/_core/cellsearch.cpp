@@ -666,9 +666,12 @@ class Search {
     return rows;
   }
 
-  // Tests only: every k-th node (k > 0) without an active certificate and with room for a
-  // row is taken as doubtful, so that the rare path of doubtful_node runs on ordinary layers.
-  void set_doubt_every(long k) { doubt_every_ = k, doubt_clock_ = 0; }
+  // Tests only, so that the rare doubtful paths run on ordinary layers: every k-th node
+  // (k > 0) without an active certificate and with room for a row is taken as doubtful
+  // or, with `anywhere`, every k-th call for a certificate wherever it is made.
+  void set_doubt_every(long k, bool anywhere) {
+    doubt_every_ = k, doubt_clock_ = 0, doubt_anywhere_ = anywhere;
+  }
 
   // A new count limit for the next run (after improve() found a better upper bound).
   void set_limit(int limit) { limit_ = limit; }
@@ -822,6 +825,7 @@ class Search {
   // (weights > 1e-12) and by its whole basis, again after a cold solve: 0 then lies
   // within rounding of the hull's boundary, and neither answer is proven.
   int new_certificate(const Bits& excluded, const Bits& forbidden) {
+    if (doubt_anywhere_ && forced_doubt()) return kDoubt;  // tests only
     if (!lp_->solve(excluded, forbidden, support_, values_)) return kNoCertificate;
     std::vector<int> sup;
     std::vector<double> lam;
@@ -865,9 +869,10 @@ class Search {
     for (size_t c = seen; c < pool_.size(); ++c)
       if (disjoint(pool_[c], allowed)) act.push_back(static_cast<int>(c));
     if (act.empty()) {
-      const bool forced = doubt_every_ > 0 && count < limit_ && ++doubt_clock_ % doubt_every_ == 0;
+      const size_t scanned = pool_.size();
+      const bool forced = !doubt_anywhere_ && count < limit_ && forced_doubt();
       const int c = forced ? kDoubt : new_certificate(allowed, forbidden);
-      if (c == kDoubt) return doubtful_node(allowed, count, forbidden);
+      if (c == kDoubt) return doubtful_node(allowed, count, forbidden, scanned);
       if (c < 0) {
         record(allowed, count);
         if (minimise_ && polish_size_ > 0) polish();
@@ -990,17 +995,19 @@ class Search {
   // settling it: a witness below the node releases some row not yet allowed, the first of
   // them (in index order) not forbidden by an earlier sibling; and were the node itself a
   // witness, so would its first child be (a larger allowed set, a larger cone). Otherwise
-  // (no room, minimising, writing a proof) the search stops with trouble.
-  bool doubtful_node(const Bits& allowed, int count, const Bits& forbidden) {
+  // (no room, no free row, minimising, writing a proof) the search stops with trouble.
+  // The children scan the pool from `scanned` (the node found nothing disjoint before it).
+  bool doubtful_node(const Bits& allowed, int count, const Bits& forbidden, size_t scanned) {
     ++doubtful_;
-    if (minimise_ || proof_ || count + 1 > limit_) throw Trouble{kDoubtMessage};
+    if (minimise_ || proof_ || count + 1 > limit_ || popcount(or_bits(allowed, forbidden)) == m_)
+      throw Trouble{kDoubtMessage};
     Bits child_forbidden = forbidden;
     for (int row = 0; row < m_; ++row) {
       if (test(allowed, row) || test(forbidden, row)) continue;
       Bits child = allowed;
       set(child, row);
       std::vector<int> child_act;
-      if (node(child, count + 1, child_forbidden, child_act, pool_.size())) return true;
+      if (node(child, count + 1, child_forbidden, child_act, scanned)) return true;
       set(child_forbidden, row);
     }
     return false;
@@ -1280,6 +1287,8 @@ class Search {
   int polish_size_ = 0;  // set by improve(): the local descent polishes every new witness
   long nodes_ = 0, pruned_packing_ = 0, pruned_hs_ = 0, hs_nodes_ = 0, rejected_ = 0;
   long doubtful_ = 0, doubt_every_ = 0, doubt_clock_ = 0;
+  bool doubt_anywhere_ = false;
+  bool forced_doubt() { return doubt_every_ > 0 && ++doubt_clock_ % doubt_every_ == 0; }
 };
 
 // Safe check of one certificate from Python (tests): rows of W and the support.
@@ -1323,7 +1332,7 @@ PYBIND11_MODULE(_cellsearch, mod) {
       .def("result", &Search::result)
       .def("set_limit", &Search::set_limit, py::arg("limit"))
       .def("set_node_limit", &Search::set_node_limit, py::arg("limit"))
-      .def("set_doubt_every", &Search::set_doubt_every, py::arg("k"))
+      .def("set_doubt_every", &Search::set_doubt_every, py::arg("k"), py::arg("anywhere") = false)
       .def("improve",
            [](Search& s, const std::vector<int>& start, int size, int restarts,
               unsigned long long seed) {
