@@ -146,10 +146,16 @@ def test_result_does_not_depend_on_the_clock(monkeypatch):
     million times slower (the clock jumps 1000 s a call) the defaults find the same cell,
     polishing included."""
     n, m = 50, 250
-    weight = np.random.default_rng(12).standard_normal((m, n))
     settings = settings_for(n, m)
-    fast = search_layer(weight, settings)
-    assert fast.stats["flips"] > 0  # polishing moved the point, so the test can fail
+    # A layer where polishing moves the point, so that the test can fail. Which one depends
+    # on the installed versions: seed 12 alone did until 2026-12-04, and no longer moves
+    # with highspy 1.16.0 / numpy 2.4.6 (the search is still the same on both clocks).
+    for seed in range(12, 24):
+        weight = np.random.default_rng(seed).standard_normal((m, n))
+        fast = search_layer(weight, settings)
+        if fast.stats["flips"] > 0:
+            break
+    assert fast.stats["flips"] > 0
     monkeypatch.setattr(time, "perf_counter", _SlowClock())
     slow = search_layer(weight, settings)
     assert (slow.count, slow.stats["flips"]) == (fast.count, fast.stats["flips"])
