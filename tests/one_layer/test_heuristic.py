@@ -148,7 +148,7 @@ def test_result_does_not_depend_on_the_clock(monkeypatch):
     n, m = 50, 250
     settings = settings_for(n, m)
     # A layer where polishing moves the point, so that the test can fail. Which one depends
-    # on the installed versions: seed 12 alone did until 2026-12-04, and no longer moves
+    # on the installed versions: seed 12 did until 2026-12-04, and no longer moves
     # with highspy 1.16.0 / numpy 2.4.6 (the search is still the same on both clocks).
     for seed in range(12, 24):
         weight = np.random.default_rng(seed).standard_normal((m, n))
