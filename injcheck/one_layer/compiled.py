@@ -237,7 +237,9 @@ class CompiledSearch:
 
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             outs = list(pool.map(solve, regions))
-        stats = {key: sum(o["stats"][key] for o in outs) for key in ("nodes", "lps")}
+        # Counters add up over the regions (the times are per region, so they are left out).
+        counters = [k for k, v in outs[0]["stats"].items() if isinstance(v, int)]
+        stats = {key: sum(o["stats"].get(key, 0) for o in outs) for key in counters}
         stats.update(subtrees=len(outs), workers=self.workers)
         # A witness is a fact (verified by finish()), so it outranks another region's trouble.
         for kind in ("found", "trouble", "timeout"):

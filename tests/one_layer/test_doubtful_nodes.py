@@ -87,3 +87,31 @@ def test_the_n14_layer_that_once_fell_back_to_python_stays_in_the_core():
     assert result.stats["engine"] == "compiled"
     assert result.stats["rejected_certificates"] >= 1
     assert result.outcome == "node-limit"
+
+
+@pytest.mark.parametrize("anywhere", [False, True])
+def test_forced_doubts_under_the_worker_split(monkeypatch, anywhere):
+    # The split builds its own cores (a probe for the regions, one per region), so the knob
+    # goes on every core the search makes. A doubt at the probe means "no split there"; one
+    # inside a region branches or ends in trouble (then the Python fallback decides).
+    # Either way the outcome is exact and the same for any number of workers.
+    make_core = CompiledSearch._core
+
+    def doubting_core(self):
+        core = make_core(self)
+        core.set_doubt_every(3, anywhere=anywhere)
+        return core
+
+    monkeypatch.setattr(CompiledSearch, "_core", doubting_core)
+    split_with_doubts = 0
+    for index in range(40):
+        weight = layer(index)
+        limit = weight.shape[1] - 1
+        reference = GordanSearch(weight, limit=limit).run().outcome
+        by_workers = {w: CompiledSearch(weight, limit=limit, workers=w).run() for w in (1, 2)}
+        for result in by_workers.values():
+            assert result.outcome == reference, (index, weight.shape)
+        one, two = by_workers[1].stats, by_workers[2].stats
+        assert one.get("nodes") == two.get("nodes"), index
+        split_with_doubts += "subtrees" in one and one.get("doubtful_nodes", 0) > 0
+    assert split_with_doubts >= 5
