@@ -142,7 +142,7 @@ def alpha50_figure(crossings: dict, fits: dict, spreads: dict, theory: sc.Theory
     ax.set_ylabel(r"$\alpha_{50}(n)$  (95% profile-likelihood interval)")
     ax.set_title("(a) " + title, fontsize=10, loc="left")
     ax.grid(alpha=0.25)
-    ax.legend(loc="lower left", fontsize=7.5, frameon=True, framealpha=0.9)
+    ax.legend(loc="upper right", fontsize=7.5, frameon=True, framealpha=0.9)
     _extrapolation_panel(axb, fits, spreads, theory)
     return fig
 
