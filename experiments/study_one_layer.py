@@ -413,7 +413,9 @@ def write_plan(out: Path, records: list[dict], session_core_h: float) -> str:
     sc.write_csv(out / "plan.csv", records, cols)
     lines = [
         f"Plan of the full one-layer run, made {sc.now()} on {sc.machine_line()}.",
-        f"Sessions assume {session_core_h:g} core-hours each (one worker for 3 hours on a shared machine).",
+        f"Sessions assume {session_core_h:g} core-hours each (`--session-core-hours`; a "
+        "3-hour session on 2 cores is 6). Costs per trial are means over the stored trials "
+        "of the study (both sweeps) where there are some.",
         "",
         "| n | inner points | tail points | trials | left | s per trial (inner) | cost from | core-h (all) | core-h (left) |",
         "|---|---|---|---|---|---|---|---|---|",
