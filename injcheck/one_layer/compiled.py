@@ -12,9 +12,8 @@ A node whose certificate LP gives nothing the safe check accepts (0 within round
 the boundary of the rows' hull) is branched on every free row when deciding, which is exact
 without settling the node (``stats["doubtful_nodes"]``). If the core still reports trouble
 (such a node with no room or no free row, while minimising or writing a proof; a
-degenerate LP), the search is
-repeated with the pure-Python :class:`.gordan.GordanSearch`, which is also the test oracle
-for this module.
+degenerate LP), the search is repeated with the pure-Python :class:`.gordan.GordanSearch`,
+which is also the test oracle for this module.
 """
 
 from __future__ import annotations
